@@ -1,0 +1,1 @@
+"""Image and depth metrics with their protocols written down (see each function's docstring)."""
