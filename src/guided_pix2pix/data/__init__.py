@@ -1,0 +1,103 @@
+"""Data: synthetic tasks, loaders for the official dataset files, folder triplets, transforms.
+
+Every dataset returns items by one contract (DESIGN.md): a dict with ``input`` (C_in, H, W),
+``guide`` (C_g, H, W), ``target`` (C_out, H, W; absent for inference folders), float32 in
+[-1, 1], optional ``mask`` (1, H, W) with 1 = valid target pixel, and ``meta`` (``id``; for
+depth also ``depth_min_m`` / ``depth_max_m``). Each dataset class has ``task`` and
+``channels`` = (input_nc, guide_nc, output_nc).
+
+`build_dataset(name, split, augment, **options)` builds one by name from `DATASETS`.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+
+import torch
+
+from ..errors import BadOptionError
+from .base import ItemDataset
+from .color import denormalize_lab, lab_to_rgb, normalize_lab, rgb_to_lab
+from .depth import (
+    PROTOCOLS,
+    degrade_depth,
+    denormalize_depth,
+    downsample_bicubic,
+    downsample_interval,
+    make_depth_item,
+    normalize_depth,
+    upsample_bicubic,
+)
+from .folder import FolderDataset
+from .synthetic_depth import SyntheticDepthDataset
+from .transforms import (
+    Compose,
+    PairedRandomCrop,
+    PairedRandomFlip,
+    crop_to,
+    pad_to_multiple,
+    paired_crop,
+    paired_flip,
+)
+
+# dataset name -> factory(split=..., augment=..., **options)
+DATASETS: dict[str, Callable[..., torch.utils.data.Dataset]] = {
+    "synthetic_depth": SyntheticDepthDataset,
+    "folder": FolderDataset,
+}
+
+
+def dataset_options(name: str) -> list[str]:
+    """The keyword options `build_dataset(name, ...)` accepts besides split and augment."""
+    if name not in DATASETS:
+        raise BadOptionError(
+            "dataset", f"unknown dataset {name!r}; choose from {', '.join(sorted(DATASETS))}"
+        )
+    params = inspect.signature(DATASETS[name]).parameters
+    return [p for p in params if p not in ("self", "split", "augment")]
+
+
+def build_dataset(
+    name: str, split: str = "train", augment: bool = False, **options
+) -> torch.utils.data.Dataset:
+    """Build dataset `name` (a key of `DATASETS`) for `split` ("train" | "val" | "test").
+
+    augment: paired random flip (and crop with ``crop_size``), for training.
+    options: the dataset's own keyword options (see `dataset_options(name)`); an unknown name
+    or option raises `BadOptionError` naming it.
+    """
+    allowed = dataset_options(name)
+    for key in options:
+        if key not in allowed:
+            raise BadOptionError(key, f"not an option of dataset {name!r}; options: {', '.join(allowed)}")
+    return DATASETS[name](split=split, augment=augment, **options)
+
+
+__all__ = [
+    "DATASETS",
+    "build_dataset",
+    "dataset_options",
+    "ItemDataset",
+    "SyntheticDepthDataset",
+    "FolderDataset",
+    "PROTOCOLS",
+    "downsample_interval",
+    "downsample_bicubic",
+    "upsample_bicubic",
+    "degrade_depth",
+    "normalize_depth",
+    "denormalize_depth",
+    "make_depth_item",
+    "rgb_to_lab",
+    "lab_to_rgb",
+    "normalize_lab",
+    "denormalize_lab",
+    "Compose",
+    "PairedRandomFlip",
+    "PairedRandomCrop",
+    "paired_flip",
+    "paired_crop",
+    "pad_to_multiple",
+    "crop_to",
+]

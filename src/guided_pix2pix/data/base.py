@@ -1,0 +1,107 @@
+"""What every dataset in this package shares: the error policy, augmentation, option checks.
+
+A dataset subclasses `ItemDataset` and implements `__len__` and `load_item(index) -> dict`
+(the item contract of DESIGN.md). `__getitem__` adds:
+
+- the error policy: ``on_error="raise"`` (default) lets a `BadFileError` through;
+  ``on_error="skip"`` logs it on the ``guided_pix2pix.data`` logger, records it in
+  `skipped` and serves the next readable item instead, so a batch never holds a wrong item.
+  Counts are per process: with DataLoader workers each worker keeps its own.
+- augmentation: ``augment=True`` applies `self.augmentation` (paired random flip, and a
+  paired random crop when `crop_size` is set), identically to every spatial entry.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import torch
+
+from ..errors import BadFileError, BadOptionError
+from .transforms import Compose, PairedRandomCrop, PairedRandomFlip
+
+log = logging.getLogger("guided_pix2pix.data")
+
+ON_ERROR = ("raise", "skip")
+SPLITS = ("train", "val", "test")
+
+
+def check_choice(option: str, value, allowed: Sequence) -> None:
+    if value not in allowed:
+        raise BadOptionError(option, f"{value!r} is not one of {', '.join(map(str, allowed))}")
+
+
+def check_size(option: str, size, minimum: int = 8) -> tuple[int, int]:
+    """Validate an (H, W) pair of pixel counts; an int means a square."""
+    if isinstance(size, int) and not isinstance(size, bool):
+        size = (size, size)
+    try:
+        h, w = (int(s) for s in size)
+        ok = all(float(s) == int(s) for s in size)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok or h < minimum or w < minimum:
+        raise BadOptionError(option, f"expected (height, width) in pixels, each >= {minimum}, got {size!r}")
+    return h, w
+
+
+def check_count(option: str, value, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise BadOptionError(option, f"expected an integer >= {minimum}, got {value!r}")
+    return value
+
+
+class ItemDataset(torch.utils.data.Dataset):
+    """Base class. Subclasses set `task`, `channels` and implement `__len__` and `load_item`."""
+
+    task: str = "generic"  # "depth" | "pose" | "texture" | "generic"
+    channels: tuple[int, int, int | None] = (0, 0, 0)  # (input_nc, guide_nc, output_nc)
+
+    def __init__(
+        self,
+        augment: bool = False,
+        on_error: str = "raise",
+        crop_size: int | Sequence[int] | None = None,
+    ):
+        """augment: apply paired random flip (and crop, with `crop_size`) to every item.
+        on_error: "raise" or "skip" (log, count in `skipped`, serve the next readable item).
+        crop_size: (height, width) in pixels of the random crop used when `augment` is on.
+        """
+        check_choice("on_error", on_error, ON_ERROR)
+        self.on_error = on_error
+        self.augment = bool(augment)
+        self.skipped: list[str] = []
+        steps = [PairedRandomFlip()]
+        if crop_size is not None:
+            steps.append(PairedRandomCrop(crop_size))
+        self.augmentation = Compose(steps)
+
+    @property
+    def num_skipped(self) -> int:
+        return len(self.skipped)
+
+    def record_skip(self, error: BadFileError) -> None:
+        """Log and count one unreadable item (used at scan time and at read time)."""
+        self.skipped.append(str(error))
+        log.warning("skipping item: %s", error)
+
+    def load_item(self, index: int) -> dict:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __getitem__(self, index: int) -> dict:
+        n = len(self)
+        if not -n <= index < n:
+            raise IndexError(f"index {index} out of range for a dataset of {n} items")
+        index %= n
+        for attempt in range(n):
+            try:
+                item = self.load_item((index + attempt) % n)
+                break
+            except BadFileError as exc:
+                if self.on_error != "skip":
+                    raise
+                self.record_skip(exc)
+        else:
+            raise BadFileError(getattr(self, "root", type(self).__name__), "no readable item left to serve")
+        return self.augmentation(item) if self.augment else item

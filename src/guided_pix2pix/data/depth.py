@@ -1,0 +1,133 @@
+"""Low-resolution depth inputs and the depth normalisation, shared by every depth dataset.
+
+Two down-sampling protocols are in use in the guided depth up-sampling literature:
+
+- protocol ``"A"`` (interval / nearest): keep one depth sample per `scale` x `scale` cell, the
+  sample at offset `scale // 2` (MATLAB ``imresize(d, 1/s, 'nearest')``). DJF and the bFT paper
+  evaluate this way on NYU v2.
+- protocol ``"B"`` (bicubic): anti-aliased bicubic down-sampling, as DKN, FDKN and later papers.
+
+Either way the low-resolution map is up-sampled back to full size with bicubic interpolation
+(the official NYU ``input_*x`` files hold such up-sampled maps), so input and target share H x W.
+
+Normalisation follows the official NYU files: each image is scaled to [0, 1] with the minimum
+and maximum of its own full-resolution target depth, the input with the same two numbers and
+then clipped to [0, 1] (the official loader clips the input, bicubic overshoot included), and
+both are mapped to [-1, 1]. ``depth_m = (x + 1) / 2 * (max - min) + min`` undoes it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..errors import BadOptionError
+
+DEPTH_RANGE_M = (0.5, 10.0)  # indoor range of the synthetic task and of NYU v2, metres
+
+
+def _low_size(size: int, scale: int) -> int:
+    return max(1, math.ceil(size / scale))
+
+
+def downsample_interval(depth: torch.Tensor, scale: int) -> torch.Tensor:
+    """Protocol A. (N, 1, H, W) -> (N, 1, ceil(H / scale), ceil(W / scale)), one sample per cell.
+
+    The sample of cell i sits at row ``scale * i + scale // 2`` (clamped to the last row when H
+    is not a multiple of `scale`), as MATLAB's nearest-neighbour ``imresize`` picks it.
+    """
+    H, W = depth.shape[-2:]
+    rows = torch.clamp(torch.arange(_low_size(H, scale)) * scale + scale // 2, max=H - 1)
+    cols = torch.clamp(torch.arange(_low_size(W, scale)) * scale + scale // 2, max=W - 1)
+    return depth[..., rows.to(depth.device), :][..., cols.to(depth.device)]
+
+
+def downsample_bicubic(depth: torch.Tensor, scale: int) -> torch.Tensor:
+    """Protocol B. (N, 1, H, W) -> (N, 1, ceil(H / scale), ceil(W / scale)), anti-aliased bicubic."""
+    H, W = depth.shape[-2:]
+    size = (_low_size(H, scale), _low_size(W, scale))
+    return F.interpolate(depth, size=size, mode="bicubic", align_corners=False, antialias=True)
+
+
+def upsample_bicubic(low: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """(N, C, h, w) -> (N, C, H, W) bicubic (Keys a = -0.5, the MATLAB / PIL kernel)."""
+    return F.interpolate(low, size=tuple(size), mode="bicubic", align_corners=False, antialias=True)
+
+
+# protocol name -> down-sampling function (N, 1, H, W) -> (N, 1, h, w)
+PROTOCOLS: dict[str, Callable[[torch.Tensor, int], torch.Tensor]] = {
+    "A": downsample_interval,
+    "B": downsample_bicubic,
+}
+SCALES = (2, 4, 8, 16, 32)
+
+
+def check_protocol(protocol: str, scale: int) -> tuple[str, int]:
+    """Validate a protocol name and an up-sampling factor; return them normalised."""
+    key = str(protocol).upper()
+    if key not in PROTOCOLS:
+        raise BadOptionError("protocol", f"unknown down-sampling protocol {protocol!r}; choose from A, B")
+    if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or int(scale) not in SCALES:
+        raise BadOptionError("scale", f"up-sampling factor must be one of {SCALES}, got {scale!r}")
+    return key, int(scale)
+
+
+def degrade_depth(depth_m: torch.Tensor, scale: int, protocol: str = "A") -> torch.Tensor:
+    """Full-resolution depth (H, W) or (N, 1, H, W), metres -> low-res input up-sampled back, same shape."""
+    protocol, scale = check_protocol(protocol, scale)
+    batch = depth_m.reshape(-1, 1, *depth_m.shape[-2:])  # (H, W) or (N, 1, H, W) -> (N, 1, H, W)
+    low = PROTOCOLS[protocol](batch.float(), scale)
+    return upsample_bicubic(low, batch.shape[-2:]).reshape(depth_m.shape)
+
+
+def depth_range(depth_m: torch.Tensor, valid: torch.Tensor | None = None) -> tuple[float, float]:
+    """Per-image (min, max) of the target depth in metres, over valid pixels only."""
+    values = depth_m[valid] if valid is not None else depth_m
+    lo, hi = float(values.min()), float(values.max())
+    if not hi > lo:
+        hi = lo + 1e-3  # a flat depth map: any positive span keeps the mapping invertible
+    return lo, hi
+
+
+def normalize_depth(depth_m: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
+    """Metres -> [-1, 1] with ((d - lo) / (hi - lo)) * 2 - 1, clipped to [-1, 1]."""
+    return ((depth_m - lo) / (hi - lo)).clamp(0.0, 1.0) * 2.0 - 1.0
+
+
+def denormalize_depth(x: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
+    """[-1, 1] -> metres, the inverse of `normalize_depth`."""
+    return (x + 1.0) / 2.0 * (hi - lo) + lo
+
+
+def make_depth_item(
+    guide_rgb: torch.Tensor,
+    depth_m: torch.Tensor,
+    *,
+    scale: int,
+    protocol: str,
+    item_id: str,
+    valid: torch.Tensor | None = None,
+) -> dict:
+    """Build a depth up-sampling item from an RGB image and its full-resolution depth.
+
+    guide_rgb: (3, H, W) float in [0, 1]. depth_m: (H, W) float, metres, finite everywhere
+    (fill unknown pixels before calling, and pass them as ``valid == False``).
+    valid: optional (H, W) bool; unknown pixels get ``mask`` 0 and are left out of min/max.
+    Returns the item dict of the data contract; the input is the degraded map (`degrade_depth`).
+    """
+    depth_m = depth_m.float()
+    lo, hi = depth_range(depth_m, valid)
+    low_up = degrade_depth(depth_m, scale, protocol)
+    item = {
+        "input": normalize_depth(low_up, lo, hi)[None],  # (H, W) -> (1, H, W)
+        "guide": guide_rgb.float() * 2.0 - 1.0,
+        "target": normalize_depth(depth_m, lo, hi)[None],  # (H, W) -> (1, H, W)
+        "meta": {"id": item_id, "depth_min_m": lo, "depth_max_m": hi},
+    }
+    if valid is not None:
+        item["mask"] = valid.float()[None]  # (H, W) -> (1, H, W)
+    return item

@@ -1,0 +1,277 @@
+"""Folder triplets: the user's own data as ``ROOT/{input,guide,target}/`` matched by file stem.
+
+Layout::
+
+    ROOT/input/NAME.png     required
+    ROOT/guide/NAME.npy     required, same stem; any supported type (multi-channel: .npy/.npz)
+    ROOT/target/NAME.png    optional (absent: an inference folder, items have no "target")
+    ROOT/mask/NAME.png      optional, 1 channel, nonzero = valid target pixel
+    ROOT/meta.json          optional: {"task": "depth", "items": {"NAME": {"depth_min_m": ...}}}
+
+File types: PNG (8 / 16 bit), JPEG, TIFF, BMP, ``.npy`` / ``.npz`` (see `guided_pix2pix.imageio`).
+Values: uint8 / 255 and uint16 / 65535 are mapped to [-1, 1]; float arrays must already hold
+values in [-1, 1] (they are used as stored, like the official pose heat-maps) and be finite.
+1-channel and non-square images are fine; within one folder every file of one role must have
+the same channel count, and the files of one stem must share height and width.
+
+Opening the dataset scans it: every file's header is read (sizes, channels) and partners are
+matched, so a missing partner, a size or channel disagreement, or an unreadable header is
+reported before training starts, naming the file. ``verify=True`` also decodes every file at
+open time (catches truncated files and NaN early). ``on_error="skip"`` drops bad stems at
+scan time and bad reads at read time instead, logging and counting them in `skipped`.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import BadFileError, BadOptionError
+from ..imageio import SUFFIXES, read_image
+from .base import ItemDataset
+
+ROLES = ("input", "guide", "target", "mask")
+TASKS = ("depth", "pose", "texture", "generic")
+
+# PIL mode -> channels after `read_image` (which converts palette/alpha/CMYK modes).
+_PIL_CHANNELS = {"1": 1, "L": 1, "LA": 1, "I": 1, "I;16": 1, "I;16B": 1, "I;16L": 1, "F": 1}
+
+
+def probe_image(path: Path) -> tuple[int, int, int]:
+    """(height, width, channels) of an image or array file from its header, without decoding."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".npy":
+            arr = np.load(path, mmap_mode="r", allow_pickle=False)
+            shape = arr.shape
+        elif suffix == ".npz":
+            with zipfile.ZipFile(path) as zf:
+                names = [n for n in zf.namelist() if n.endswith(".npy")]
+                if len(names) != 1:
+                    raise BadFileError(path, f"an .npz must hold exactly one array, found {len(names)}")
+                with zf.open(names[0]) as fh:
+                    version = np.lib.format.read_magic(fh)
+                    shape = np.lib.format._read_array_header(fh, version)[0]
+        elif suffix in (".tif", ".tiff"):
+            import tifffile
+
+            with tifffile.TiffFile(path) as tif:
+                shape = tif.pages[0].shape
+            if len(shape) == 3 and shape[0] in (1, 3, 4) and shape[-1] not in (1, 3, 4):
+                shape = (*shape[1:], shape[0])  # planar (C, H, W) -> (H, W, C)
+        else:
+            from PIL import Image
+
+            with Image.open(path) as im:
+                return im.height, im.width, _PIL_CHANNELS.get(im.mode, 3)
+    except BadFileError:
+        raise
+    except Exception as exc:  # PIL, numpy, zipfile and tifffile raise many types for bad headers
+        raise BadFileError(path, f"unreadable or corrupt file ({type(exc).__name__}: {exc})") from exc
+    if len(shape) not in (2, 3) or min(shape[:2]) < 1:
+        raise BadFileError(path, f"expected an (H, W) or (H, W, C) image, found shape {tuple(shape)}")
+    return int(shape[0]), int(shape[1]), int(shape[2]) if len(shape) == 3 else 1
+
+
+def to_signed_unit(arr: np.ndarray, path: Path) -> torch.Tensor:
+    """(H, W, C) uint8 / uint16 / float array -> (C, H, W) float32 in [-1, 1]; checks floats."""
+    if arr.dtype == np.uint8:
+        x = arr.astype(np.float32) / 255.0 * 2.0 - 1.0
+    elif arr.dtype == np.uint16:
+        x = arr.astype(np.float32) / 65535.0 * 2.0 - 1.0
+    else:
+        x = arr.astype(np.float32)
+        if not np.isfinite(x).all():
+            raise BadFileError(path, f"holds {int((~np.isfinite(x)).sum())} NaN or infinite values")
+        lo, hi = float(x.min()), float(x.max())
+        if lo < -1.0 - 1e-5 or hi > 1.0 + 1e-5:
+            raise BadFileError(
+                path,
+                f"float values must lie in [-1, 1] (found {lo:.4g}..{hi:.4g}); save uint8/uint16 instead",
+            )
+        x = np.clip(x, -1.0, 1.0)
+    return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))  # (H, W, C) -> (C, H, W)
+
+
+def _list_role(folder: Path) -> dict[str, Path]:
+    files: dict[str, Path] = {}
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith(".") or not path.is_file():
+            continue
+        if path.suffix.lower() not in SUFFIXES:
+            continue
+        if path.stem in files:
+            raise BadFileError(path, f"two files with stem {path.stem!r} (also {files[path.stem].name})")
+        files[path.stem] = path
+    return files
+
+
+class FolderDataset(ItemDataset):
+    """Items from ``ROOT/{input,guide,target}/`` files matched by stem (see the module docstring).
+
+    root: the folder; for `build_dataset("folder", split=S, root=R)` the folder ``R/S`` is used
+    when it exists, else R itself. channels: optional (input_nc, guide_nc, output_nc) the files
+    must have (a mismatch names the file). task: "depth" | "pose" | "texture" | "generic"
+    (default: from meta.json, else "generic"). verify: decode every file at open time.
+    `channels` of the dataset is (input_nc, guide_nc, output_nc); output_nc is None without target/.
+    """
+
+    def __init__(
+        self,
+        root,
+        split: str | None = None,
+        augment: bool = False,
+        on_error: str = "raise",
+        crop_size=None,
+        channels=None,
+        task: str | None = None,
+        verify: bool = False,
+    ):
+        super().__init__(augment=augment, on_error=on_error, crop_size=crop_size)
+        root = Path(root)
+        if split is not None and (root / split / "input").is_dir():
+            root = root / split
+        self.root = root
+        if not root.is_dir():
+            raise BadFileError(root, "no such folder")
+        for role in ("input", "guide"):
+            if not (root / role).is_dir():
+                raise BadFileError(
+                    root / role, f"missing: a folder dataset needs {role}/ beside input/, guide/"
+                )
+        self.roles = [r for r in ROLES if (root / r).is_dir()]
+        listing = {role: _list_role(root / role) for role in self.roles}
+        meta = self._read_meta(root / "meta.json")
+        self.task = task or meta.get("task", "generic")
+        if self.task not in TASKS:
+            raise BadOptionError("task", f"{self.task!r} is not one of {', '.join(TASKS)}")
+        self.item_meta = meta.get("items", {})
+        self.items = self._scan(listing, expected=channels, verify=verify)
+        if not self.items:
+            raise BadFileError(root / "input", "no usable input files found")
+        self._check_meta()
+
+    # ---------------------------------------------------------------- scan
+    @staticmethod
+    def _read_meta(path: Path) -> dict:
+        if not path.exists():
+            return {}
+        try:
+            meta = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise BadFileError(path, f"not valid JSON ({exc})") from exc
+        if not isinstance(meta, dict) or not isinstance(meta.get("items", {}), dict):
+            raise BadFileError(path, 'expected {"task": ..., "items": {stem: {...}}}')
+        return meta
+
+    def _check_meta(self) -> None:
+        if not self.item_meta:
+            return
+        keys = None
+        for stem, _ in self.items:
+            entry = self.item_meta.get(stem)
+            if not isinstance(entry, dict):
+                raise BadFileError(self.root / "meta.json", f"no entry for item {stem!r}")
+            if keys is None:
+                keys = set(entry)
+            elif set(entry) != keys:
+                raise BadFileError(
+                    self.root / "meta.json", f"item {stem!r} has keys {sorted(entry)}, not {sorted(keys)}"
+                )
+            for k, v in entry.items():
+                if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v):
+                    raise BadFileError(self.root / "meta.json", f"item {stem!r}: {k} must be a finite number")
+
+    def _scan(self, listing: dict, expected, verify: bool) -> list[tuple[str, dict[str, Path]]]:
+        inputs = listing["input"]
+        for role in self.roles[1:]:  # files whose input partner is missing
+            for stem, path in listing[role].items():
+                if stem not in inputs:
+                    self._bad(BadFileError(path, f"no partner input/{stem}.* for this {role} file"))
+        role_channels: dict[str, tuple[int, Path]] = {}
+        if expected is not None:
+            expected = tuple(expected)
+            for role, nc in zip(("input", "guide", "target"), expected):
+                if nc is not None:
+                    role_channels[role] = (int(nc), Path(f"channels option ({role})"))
+        items = []
+        for stem, in_path in inputs.items():
+            try:
+                paths = {"input": in_path}
+                for role in self.roles[1:]:
+                    if stem not in listing[role]:
+                        if role == "mask":
+                            raise BadFileError(
+                                in_path, "no partner in mask/ (mask/ exists, so every item needs one)"
+                            )
+                        raise BadFileError(in_path, f"no partner {role}/{stem}.* for this input file")
+                    paths[role] = listing[role][stem]
+                self._check_item(paths, role_channels, verify)
+                items.append((stem, paths))
+            except BadFileError as exc:
+                self._bad(exc)
+        nc = {r: role_channels[r][0] if r in role_channels else None for r in ("input", "guide", "target")}
+        self.channels = (nc["input"], nc["guide"], nc["target"])
+        return items
+
+    def _bad(self, exc: BadFileError) -> None:
+        if self.on_error != "skip":
+            raise exc
+        self.record_skip(exc)
+
+    def _check_item(self, paths: dict[str, Path], role_channels: dict, verify: bool) -> None:
+        shapes = {role: probe_image(path) for role, path in paths.items()}
+        H, W, _ = shapes["input"]
+        for role, (h, w, c) in shapes.items():
+            if (h, w) != (H, W):
+                raise BadFileError(
+                    paths[role], f"size {h}x{w} differs from input/{paths['input'].name} ({H}x{W})"
+                )
+            if role == "mask":
+                if c != 1:
+                    raise BadFileError(paths[role], f"a mask must have 1 channel, found {c}")
+                continue
+            if role in role_channels and role_channels[role][0] != c:
+                want, first = role_channels[role]
+                raise BadFileError(paths[role], f"has {c} channels, expected {want} (as {first})")
+        for role, (_, _, c) in shapes.items():
+            if role != "mask":
+                role_channels.setdefault(role, (c, paths[role]))
+        if verify:
+            self._read(paths, check_channels=False)  # channels were just checked from headers
+
+    # ---------------------------------------------------------------- items
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def _read(self, paths: dict[str, Path], check_channels: bool = True) -> dict:
+        out = {}
+        shape = None
+        for role, path in paths.items():
+            arr = read_image(path)
+            if shape is None:
+                shape = arr.shape[:2]
+            elif arr.shape[:2] != shape:
+                raise BadFileError(
+                    path, f"size {arr.shape[0]}x{arr.shape[1]} differs from its input ({shape[0]}x{shape[1]})"
+                )
+            if role == "mask":
+                if arr.shape[2] != 1:
+                    raise BadFileError(path, f"a mask must have 1 channel, found {arr.shape[2]}")
+                out[role] = torch.from_numpy((arr[:, :, 0] != 0).astype(np.float32))[None]  # (1, H, W)
+            else:
+                out[role] = to_signed_unit(arr, path)
+                want = self.channels[("input", "guide", "target").index(role)] if check_channels else None
+                if want is not None and out[role].shape[0] != want:
+                    raise BadFileError(path, f"has {out[role].shape[0]} channels, expected {want}")
+        return out
+
+    def load_item(self, index: int) -> dict:
+        stem, paths = self.items[index]
+        item = self._read(paths)
+        item["meta"] = {"id": stem, **{k: float(v) for k, v in self.item_meta.get(stem, {}).items()}}
+        return item

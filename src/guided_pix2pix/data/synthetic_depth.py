@@ -1,0 +1,369 @@
+"""Synthetic depth up-sampling: ray-cast indoor scenes with metric depth, generated on the fly.
+
+A scene is a room (floor, ceiling, walls) seen by a pinhole camera from inside, holding 3-8
+boxes (turned about the vertical), spheres and upright cylinders. Each surface has its own
+hue, so every occlusion (depth) edge is also a colour edge; each surface also carries a
+pattern in its own surface coordinates (stripes, checks, tiles, panels, waves), which makes
+colour edges where depth is smooth, so copying RGB edges blindly into the depth is punished.
+Lambertian shading from a ceiling light varies brightness across every surface.
+
+Depth is the z-distance along the optical axis in metres (as Kinect / NYU v2), in 0.5-10 m.
+Items follow the data contract (see `guided_pix2pix.data.depth.make_depth_item`): input = the
+low-resolution depth made with protocol A or B at `scale`, up-sampled back to full size;
+guide = RGB; target = full-resolution depth; all in [-1, 1], normalised by the target's
+per-image min/max (kept in ``meta``). Item (seed, split, index) is always the same image.
+"""
+
+from __future__ import annotations
+
+import colorsys
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from .base import ItemDataset, check_choice, check_count, check_size
+from .depth import DEPTH_RANGE_M, check_protocol, make_depth_item
+from .synthetic_common import SPLIT_CODES, item_rng
+
+_STREAM = 1  # keeps the depth task's random streams apart from the other synthetic tasks
+
+
+# ----------------------------------------------------------------------------- surface patterns
+# pattern name -> f(u, v, rng-drawn params) giving the weight (0..1) of the second colour.
+# u, v are surface coordinates in metres.
+def _stripes(u, v, p):
+    return (np.sin((u * p["cos"] + v * p["sin"]) * (2 * np.pi / p["period"])) > 0).astype(np.float32)
+
+
+def _checker(u, v, p):
+    return ((np.floor(u / p["period"]) + np.floor(v / p["period"])) % 2).astype(np.float32)
+
+
+def _tiles(u, v, p):
+    gu = np.abs((u / p["period"]) % 1.0 - 0.5) > 0.45
+    gv = np.abs((v / p["period"]) % 1.0 - 0.5) > 0.45
+    return (gu | gv).astype(np.float32)
+
+
+def _panels(u, v, p):
+    inside = (np.abs(u - p["cu"]) < p["hu"]) & (np.abs(v - p["cv"]) < p["hv"])
+    return inside.astype(np.float32)
+
+
+def _waves(u, v, p):
+    s = np.sin(u * p["fu"] + np.sin(v * p["fv"]) * 1.5)
+    return (0.5 + 0.5 * s).astype(np.float32)
+
+
+def _plain(u, v, p):
+    return np.zeros_like(u, dtype=np.float32)
+
+
+PATTERNS: dict[str, Callable] = {
+    "plain": _plain,
+    "stripes": _stripes,
+    "checker": _checker,
+    "tiles": _tiles,
+    "panels": _panels,
+    "waves": _waves,
+}
+
+
+def _pattern_params(rng: np.random.Generator) -> dict:
+    angle = rng.uniform(0, np.pi)
+    return {
+        "period": rng.uniform(0.12, 0.6),
+        "cos": np.cos(angle),
+        "sin": np.sin(angle),
+        "cu": rng.uniform(-1.5, 1.5),
+        "cv": rng.uniform(0.6, 1.8),
+        "hu": rng.uniform(0.3, 1.0),
+        "hv": rng.uniform(0.2, 0.6),
+        "fu": rng.uniform(4, 14),
+        "fv": rng.uniform(2, 8),
+    }
+
+
+def _surface_look(rng: np.random.Generator, hue: float) -> dict:
+    """Two colours of one hue family and a pattern choosing between them."""
+    s1, v1 = rng.uniform(0.45, 0.9), rng.uniform(0.5, 0.95)
+    v2 = v1 - 0.3 if v1 > 0.65 else v1 + 0.3
+    c1 = colorsys.hsv_to_rgb(hue % 1.0, s1, v1)
+    c2 = colorsys.hsv_to_rgb((hue + rng.uniform(-0.05, 0.05)) % 1.0, rng.uniform(0.3, 0.9), v2)
+    names = list(PATTERNS)
+    weights = np.array([0.1, 0.25, 0.2, 0.15, 0.15, 0.15])
+    return {
+        "c1": np.array(c1, np.float32),
+        "c2": np.array(c2, np.float32),
+        "pattern": names[rng.choice(len(names), p=weights)],
+        "params": _pattern_params(rng),
+    }
+
+
+# ----------------------------------------------------------------------------- ray casting
+class _Hits:
+    """Nearest-hit buffers over N rays: distance t, unit normal, surface (u, v), surface id."""
+
+    def __init__(self, n: int):
+        self.t = np.full(n, np.inf, np.float32)
+        self.normal = np.zeros((n, 3), np.float32)
+        self.uv = np.zeros((n, 2), np.float32)
+        self.sid = np.zeros(n, np.int32)
+
+    def closer(self, idx: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """Which of the rays `idx` (with distances `t`) beat the current nearest hit."""
+        return t < self.t[idx]
+
+    def store(self, idx, t, normal, uv, sid: int) -> None:
+        self.t[idx] = t
+        self.normal[idx] = normal
+        self.uv[idx] = uv
+        self.sid[idx] = sid
+
+
+_UV_AXES = np.array([(2, 1), (0, 2), (0, 1)])  # face normal axis -> in-plane axes used as (u, v)
+
+
+def _face_uv(p: np.ndarray, axis: np.ndarray) -> np.ndarray:
+    rows = np.arange(len(p))
+    return np.stack([p[rows, _UV_AXES[axis, 0]], p[rows, _UV_AXES[axis, 1]]], 1)  # (N, 2)
+
+
+def _axis_normal(d: np.ndarray, axis: np.ndarray) -> np.ndarray:
+    rows = np.arange(len(d))
+    normal = np.zeros_like(d)
+    normal[rows, axis] = -np.sign(d[rows, axis])  # faces the camera
+    return normal
+
+
+def _room(o, d, half_w, height, depth, hits: _Hits) -> None:
+    """The room box seen from inside: every ray leaves it through one face."""
+    lo = np.array([-half_w, 0.0, -1.0], np.float32)
+    hi = np.array([half_w, height, depth], np.float32)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t_axes = np.where(d > 0, (hi - o) / d, (lo - o) / d)  # (N, 3): exit distance per axis
+    t_axes = np.where(t_axes > 0, t_axes, np.inf)  # NaN and negative -> never
+    axis = np.argmin(t_axes, 1)
+    t = t_axes[np.arange(len(d)), axis]
+    p = o + t[:, None] * d
+    # surface ids: 0 side walls, 1 floor, 2 ceiling, 3 back wall
+    sid = np.where(axis == 0, 0, np.where(axis == 2, 3, np.where(d[:, 1] < 0, 1, 2)))
+    hits.store(slice(None), t, _axis_normal(d, axis), _face_uv(p, axis), 0)
+    hits.sid[:] = sid
+
+
+def _rot_y(angle: float) -> np.ndarray:
+    c, s = np.cos(angle), np.sin(angle)
+    return np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]], np.float32)
+
+
+def _box(o, d, idx, centre, half, yaw, sid, hits: _Hits) -> None:
+    R = _rot_y(yaw)  # local -> world
+    ol = (o - centre) @ R  # world -> local (R^T x, row-wise)
+    dl = d @ R
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t1 = (-half - ol) / dl
+        t2 = (half - ol) / dl
+    tmin = np.fmin(t1, t2)  # fmin/fmax drop the NaN of 0/0 (ray inside a slab plane)
+    tmax = np.fmax(t1, t2)
+    near, far = tmin.max(1), tmax.min(1)
+    win = (near <= far) & (near > 1e-3)
+    win[win] = hits.closer(idx[win], near[win])
+    if not win.any():
+        return
+    axis = tmin[win].argmax(1)
+    dl_w = dl[win]
+    pl = ol + near[win, None] * dl_w
+    hits.store(idx[win], near[win], _axis_normal(dl_w, axis) @ R.T, _face_uv(pl, axis), sid)
+
+
+def _sphere(o, d, idx, centre, radius, sid, hits: _Hits) -> None:
+    oc = o - centre
+    a = np.einsum("ij,ij->i", d, d)
+    b = d @ oc
+    c = float(oc @ oc) - radius**2
+    disc = b * b - a * c
+    win = disc > 0
+    t = np.full(len(d), np.inf, np.float32)
+    t[win] = (-b[win] - np.sqrt(disc[win])) / a[win]
+    win &= t > 1e-3
+    win[win] = hits.closer(idx[win], t[win])
+    if not win.any():
+        return
+    normal = (o + t[win, None] * d[win] - centre) / radius
+    uv = np.stack([np.arctan2(normal[:, 0], normal[:, 2]) * radius, normal[:, 1] * radius], 1)
+    hits.store(idx[win], t[win], normal, uv, sid)
+
+
+def _cylinder(o, d, idx, cx, cz, radius, y0, y1, sid, hits: _Hits) -> None:
+    ox, oz = o[0] - cx, o[2] - cz
+    a = d[:, 0] ** 2 + d[:, 2] ** 2
+    b = ox * d[:, 0] + oz * d[:, 2]
+    c = ox * ox + oz * oz - radius**2
+    disc = b * b - a * c
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t_side = (-b - np.sqrt(np.maximum(disc, 0))) / a
+        y = o[1] + t_side * d[:, 1]
+        cap_y = y1 if o[1] > y1 else y0  # the cap the camera can see
+        t_cap = (cap_y - o[1]) / d[:, 1]
+    side_ok = (disc > 0) & (t_side > 1e-3) & (y >= y0) & (y <= y1)
+    t_side = np.where(side_ok, t_side, np.inf)
+    px, pz = o[0] + t_cap * d[:, 0] - cx, o[2] + t_cap * d[:, 2] - cz
+    cap_ok = (t_cap > 1e-3) & (px * px + pz * pz <= radius**2)
+    t_cap = np.where(cap_ok, t_cap, np.inf)
+    t = np.minimum(t_side, t_cap)
+    win = np.isfinite(t)
+    win[win] = hits.closer(idx[win], t[win])
+    if not win.any():
+        return
+    t, on_side = t[win], (t_side <= t_cap)[win]
+    p = o + t[:, None] * d[win]
+    normal = np.stack([(p[:, 0] - cx) / radius, np.zeros_like(t), (p[:, 2] - cz) / radius], 1)
+    normal[~on_side] = (0.0, 1.0 if cap_y == y1 else -1.0, 0.0)
+    angle = np.arctan2(p[:, 0] - cx, p[:, 2] - cz) * radius
+    uv = np.where(on_side[:, None], np.stack([angle, p[:, 1]], 1), np.stack([p[:, 0], p[:, 2]], 1))
+    hits.store(idx[win], t, normal, uv, sid)
+
+
+class _Camera:
+    """Pinhole camera: rays with unit z in the camera frame, so a ray's parameter is its depth."""
+
+    def __init__(self, size, position, fov, yaw, pitch):
+        H, W = size
+        self.size, self.position = size, position
+        self.f = 0.5 * W / np.tan(fov / 2)
+        cp, sp = np.cos(pitch), np.sin(pitch)
+        R_pitch = np.array([[1, 0, 0], [0, cp, -sp], [0, sp, cp]], np.float32)
+        self.R = _rot_y(yaw) @ R_pitch  # camera -> world
+        xs = (np.arange(W, dtype=np.float32) + 0.5 - W / 2) / self.f
+        ys = -(np.arange(H, dtype=np.float32) + 0.5 - H / 2) / self.f
+        d_cam = np.stack(np.broadcast_arrays(xs[None, :], ys[:, None], np.ones((1, 1), np.float32)), -1)
+        self.d = d_cam.reshape(-1, 3) @ self.R.T  # (H, W, 3) -> (H*W, 3), world frame
+
+    def pixels_of(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """Flat indices of the pixels that can see the world box [lo, hi] (screen bounding box)."""
+        H, W = self.size
+        corners = np.array(
+            [[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])]
+        )
+        pc = (corners - self.position) @ self.R  # world -> camera
+        if (pc[:, 2] < 0.05).any():
+            return np.arange(H * W)
+        col = pc[:, 0] / pc[:, 2] * self.f + W / 2 - 0.5
+        row = -pc[:, 1] / pc[:, 2] * self.f + H / 2 - 0.5
+        r0, r1 = max(int(np.floor(row.min())) - 1, 0), min(int(np.ceil(row.max())) + 2, H)
+        c0, c1 = max(int(np.floor(col.min())) - 1, 0), min(int(np.ceil(col.max())) + 2, W)
+        if r0 >= r1 or c0 >= c1:
+            return np.zeros(0, np.int64)
+        return (np.arange(r0, r1)[:, None] * W + np.arange(c0, c1)[None, :]).ravel()  # (h, w) -> (h*w,)
+
+
+# ----------------------------------------------------------------------------- scene sampling
+def render_scene(rng: np.random.Generator, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Sample and ray-cast one room. Returns (rgb (H, W, 3) float32 in [0, 1], depth (H, W) metres)."""
+    H, W = size
+    half_w = rng.uniform(1.6, 3.2)
+    room_h = rng.uniform(2.4, 3.2)
+    room_d = rng.uniform(4.0, 8.0)
+    position = np.array([rng.uniform(-0.4, 0.4) * half_w, rng.uniform(1.0, 1.7), 0.0], np.float32)
+    cam = _Camera(
+        size, position, np.radians(rng.uniform(55, 70)), rng.uniform(-0.25, 0.25), rng.uniform(-0.3, 0.05)
+    )
+    o, d = position, cam.d
+
+    hits = _Hits(len(d))
+    _room(o, d, half_w, room_h, room_d, hits)
+
+    n_objects = int(rng.integers(3, 9))
+    for k in range(n_objects):
+        sid = 4 + k
+        kind = rng.choice(3, p=[0.5, 0.2, 0.3])
+        z = rng.uniform(1.4, min(room_d - 0.4, 5.5))
+        if kind == 0:  # box standing on the floor or hanging on a wall
+            half = rng.uniform([0.15, 0.1, 0.15], [0.6, 0.8, 0.5]).astype(np.float32)
+            x = rng.uniform(-half_w + half[0], half_w - half[0])
+            y = half[1] if rng.random() < 0.75 else rng.uniform(0.8, room_h - half[1] - 0.1)
+            centre = np.array([x, y, z], np.float32)
+            reach = np.linalg.norm(half)
+            idx = cam.pixels_of(centre - reach, centre + reach)
+            _box(o, d[idx], idx, centre, half, rng.uniform(-0.8, 0.8), sid, hits)
+        elif kind == 1:  # ball on the floor or in the air
+            r = rng.uniform(0.12, 0.45)
+            y = r if rng.random() < 0.6 else rng.uniform(r + 0.2, room_h - r - 0.2)
+            centre = np.array([rng.uniform(-half_w + r, half_w - r), y, z], np.float32)
+            idx = cam.pixels_of(centre - r, centre + r)
+            _sphere(o, d[idx], idx, centre, r, sid, hits)
+        else:  # upright cylinder: a bin, a column, a lamp
+            r = rng.uniform(0.1, 0.35)
+            top = rng.uniform(0.3, room_h if rng.random() < 0.2 else 1.3)
+            cx = rng.uniform(-half_w + r, half_w - r)
+            idx = cam.pixels_of(np.array([cx - r, 0.0, z - r]), np.array([cx + r, top, z + r]))
+            _cylinder(o, d[idx], idx, cx, z, r, 0.0, top, sid, hits)
+
+    n_surfaces = 4 + n_objects
+    hues = rng.random() + rng.permutation(n_surfaces) / n_surfaces  # a distinct hue per surface
+    albedo = np.empty((len(d), 3), np.float32)
+    for s in range(n_surfaces):
+        sel = hits.sid == s
+        look = _surface_look(rng, hues[s])  # drawn even when unseen, so streams stay aligned
+        if sel.any():
+            m = PATTERNS[look["pattern"]](hits.uv[sel, 0], hits.uv[sel, 1], look["params"])[:, None]
+            albedo[sel] = look["c1"] * (1 - m) + look["c2"] * m
+
+    t = hits.t
+    light = np.array([rng.uniform(-0.5, 0.5) * half_w, room_h - 0.15, rng.uniform(0.5, room_d * 0.6)])
+    to_light = (light - (o + t[:, None] * d)).astype(np.float32)
+    dist = np.linalg.norm(to_light, axis=1) + 1e-6
+    lambert = np.clip(np.einsum("ij,ij->i", hits.normal, to_light) / dist, 0.0, 1.0)
+    shade = 0.45 + 0.8 * lambert / (1.0 + 0.04 * dist * dist)
+    rgb = np.clip(albedo * shade[:, None], 0.0, 1.0).reshape(H, W, 3)  # (H*W, 3) -> (H, W, 3)
+    depth = np.clip(t, *DEPTH_RANGE_M).reshape(H, W).astype(np.float32)  # (H*W,) -> (H, W)
+    return rgb, depth
+
+
+class SyntheticDepthDataset(ItemDataset):
+    """Guided depth up-sampling on procedural rooms; no files needed.
+
+    Options (all keyword): size (height, width) pixels, default (128, 128); count = number of
+    items (default 1000); seed (int); scale in {2, 4, 8, 16, 32} (default 8); protocol "A"
+    (interval) or "B" (bicubic); split "train" | "val" | "test" (disjoint item streams);
+    augment, on_error, crop_size as in `ItemDataset`.
+    """
+
+    task = "depth"
+    channels = (1, 3, 1)
+
+    def __init__(
+        self,
+        split: str = "train",
+        size=(128, 128),
+        count: int = 1000,
+        seed: int = 0,
+        scale: int = 8,
+        protocol: str = "A",
+        augment: bool = False,
+        on_error: str = "raise",
+        crop_size=None,
+    ):
+        super().__init__(augment=augment, on_error=on_error, crop_size=crop_size)
+        check_choice("split", split, tuple(SPLIT_CODES))
+        self.split = split
+        self.size = check_size("size", size)
+        self.count = check_count("count", count)
+        self.seed = check_count("seed", seed, minimum=0)
+        self.protocol, self.scale = check_protocol(protocol, scale)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def load_item(self, index: int) -> dict:
+        rng = item_rng(self.seed, self.split, index, _STREAM)
+        rgb, depth = render_scene(rng, self.size)
+        return make_depth_item(
+            torch.from_numpy(rgb).permute(2, 0, 1),  # (H, W, 3) -> (3, H, W)
+            torch.from_numpy(depth),
+            scale=self.scale,
+            protocol=self.protocol,
+            item_id=f"synthetic_depth/{self.split}/{self.seed}/{index}",
+        )
