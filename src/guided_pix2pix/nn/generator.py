@@ -1,0 +1,246 @@
+"""`Generator`: the public two-stream guided generator, configured by one `GeneratorConfig`."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..errors import BadFileError, BadOptionError
+from .backbones import BACKBONES
+from .modulation import SCHEMES, ParameterGenerator, Stage
+from .norms import NORMS
+
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+EXECUTION_MODES = ("fast", "reference")
+
+
+@dataclass
+class GeneratorConfig:
+    """Everything needed to rebuild a generator; saved as JSON beside its weights.
+
+    Attributes:
+        backbone: one of BACKBONES: "resnet" (official bFT_resnet) or "unet" (official bFT_unet).
+        conditioning: one of SCHEMES: "input_concat", "feature_concat", "film", "uft", "bft".
+        input_nc / guide_nc / output_nc: channels of the input, guide and output images (>= 1).
+        ngf: width of the first level (official 64).
+        n_blocks: residual blocks of the ResNet backbone (official 9); ignored by the U-Net.
+        n_layers: stride-2 levels of the U-Net backbone (official 8; 7 for texture); >= 3.
+        norm: one of NORMS: "instance" (official), "batch", "none".
+        bottleneck: hidden width of the parameter generators (official 100).
+        residual: if true, output = clamp(input + tanh(net), -1, 1) instead of tanh(net); needs
+            output_nc == input_nc. Not in the official networks; the quickstart's depth preset uses it.
+    """
+
+    backbone: str = "resnet"
+    conditioning: str = "bft"
+    input_nc: int = 3
+    guide_nc: int = 3
+    output_nc: int = 3
+    ngf: int = 64
+    n_blocks: int = 9
+    n_layers: int = 8
+    norm: str = "instance"
+    bottleneck: int = 100
+    residual: bool = False
+
+    def __post_init__(self):
+        choices = {"backbone": BACKBONES, "conditioning": SCHEMES, "norm": NORMS}
+        for name, registry in choices.items():
+            value = getattr(self, name)
+            if value not in registry:
+                raise BadOptionError(name, f"unknown value {value!r}; choose from {', '.join(registry)}")
+        minimum = {
+            "input_nc": 1,
+            "guide_nc": 1,
+            "output_nc": 1,
+            "ngf": 1,
+            "n_blocks": 0,
+            "n_layers": 3,
+            "bottleneck": 1,
+        }
+        for name, low in minimum.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise BadOptionError(name, f"must be an integer >= {low}, got {value!r}")
+        if not isinstance(self.residual, bool):
+            raise BadOptionError("residual", f"must be true or false, got {self.residual!r}")
+        if self.residual and self.input_nc != self.output_nc:
+            raise BadOptionError(
+                "residual", f"needs input_nc == output_nc, got {self.input_nc} and {self.output_nc}"
+            )
+
+    @classmethod
+    def from_dict(cls, data: dict) -> GeneratorConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise BadOptionError(unknown[0], f"unknown generator option; known: {', '.join(sorted(known))}")
+        return cls(**data)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def init_weights(module: nn.Module, gain: float = 0.02) -> None:
+    """The official 'normal' init: conv weights N(0, gain), biases 0, batch-norm weights N(1, gain)."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.normal_(m.weight, 0.0, gain)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1.0, gain)
+            nn.init.zeros_(m.bias)
+
+
+class Generator(nn.Module):
+    """Guided generator: `G(input, guide) -> output` in [-1, 1].
+
+    Build from keyword options (see `GeneratorConfig`), e.g.
+    `Generator(backbone="resnet", conditioning="bft", input_nc=3, guide_nc=18, output_nc=3)`,
+    or from a config: `Generator(config)`. Inputs are validated: channel counts, equal batch and
+    spatial sizes, and the backbone's size rule, each failure raising a `ValueError` that names
+    the expected and received values.
+    """
+
+    def __init__(self, config: GeneratorConfig | None = None, **options):
+        super().__init__()
+        if config is None:
+            config = GeneratorConfig(**options)
+        elif options:
+            raise BadOptionError(
+                next(iter(options)), "pass either a GeneratorConfig or keyword options, not both"
+            )
+        self.config = config
+        self.body = BACKBONES[config.backbone](
+            config.input_nc,
+            config.guide_nc,
+            config.output_nc,
+            config.ngf,
+            config.n_blocks,
+            config.n_layers,
+            config.norm,
+            config.bottleneck,
+            SCHEMES[config.conditioning],
+        )
+        init_weights(self)
+        self.execution_mode = "fast"
+
+    # -- running ---------------------------------------------------------------------------
+    def check_inputs(self, input: torch.Tensor, guide: torch.Tensor) -> None:
+        """Raise ValueError unless (input, guide) are batches this generator can take."""
+        cfg = self.config
+        for name, t, channels in (("input", input, cfg.input_nc), ("guide", guide, cfg.guide_nc)):
+            if not isinstance(t, torch.Tensor) or t.dim() != 4:
+                shape = tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__
+                raise ValueError(f"{name}: expected a 4-D tensor (N, C, H, W), got {shape}")
+            if t.shape[1] != channels:
+                raise ValueError(f"{name}: expected {channels} channels ({name}_nc), received {t.shape[1]}")
+        if input.shape[0] != guide.shape[0] or input.shape[2:] != guide.shape[2:]:
+            raise ValueError(
+                f"input and guide must share batch and spatial size: input {tuple(input.shape)}, "
+                f"guide {tuple(guide.shape)}"
+            )
+        multiple, minimum, rule = self.body.size_rule(cfg)
+        h, w = input.shape[2:]
+        if h % multiple or w % multiple or h < minimum or w < minimum:
+            raise ValueError(
+                f"image size {h}x{w} not supported by the {cfg.backbone} backbone: H and W must be {rule}"
+            )
+
+    def forward(self, input: torch.Tensor, guide: torch.Tensor) -> torch.Tensor:
+        self.check_inputs(input, guide)
+        out = self.body(input, guide)
+        if self.config.residual:
+            out = torch.clamp(input + out, -1.0, 1.0)
+        return out
+
+    def set_execution_mode(self, mode: str) -> Generator:
+        """'fast' (fused, one-pass float32 statistics) or 'reference' (the official op sequence).
+
+        Both use the same parameters and compute the same function."""
+        if mode not in EXECUTION_MODES:
+            raise BadOptionError(
+                "mode", f"unknown execution mode {mode!r}; choose from {', '.join(EXECUTION_MODES)}"
+            )
+        for m in self.modules():
+            if isinstance(m, (ParameterGenerator, Stage)):
+                m.reference = mode == "reference"
+        self.execution_mode = mode
+        return self
+
+    # -- persistence -------------------------------------------------------------------------
+    def save_pretrained(self, directory: str | Path) -> Path:
+        """Write `config.json` and `model.safetensors` into `directory` (created if needed)."""
+        from safetensors.torch import save_file
+
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
+        _atomic_write(directory / WEIGHTS_NAME, lambda p: save_file(state, str(p), metadata={"format": "pt"}))
+        text = json.dumps(self.config.to_dict(), indent=2, sort_keys=True) + "\n"
+        _atomic_write(directory / CONFIG_NAME, lambda p: p.write_text(text))
+        return directory
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path, map_location: str | torch.device = "cpu") -> Generator:
+        """Rebuild a generator saved by `save_pretrained` (or written by `convert-official`)."""
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        directory = Path(directory)
+        config_path, weights_path = directory / CONFIG_NAME, directory / WEIGHTS_NAME
+        for p in (config_path, weights_path):
+            if not p.is_file():
+                raise BadFileError(p, "missing: not a generator folder written by save_pretrained")
+        try:
+            config = GeneratorConfig.from_dict(json.loads(config_path.read_text()))
+        except json.JSONDecodeError as exc:
+            raise BadFileError(config_path, f"invalid JSON ({exc})") from exc
+        except (BadOptionError, TypeError) as exc:
+            raise BadFileError(config_path, f"invalid generator config ({exc})") from exc
+        model = cls(config)
+        try:
+            state = load_file(str(weights_path), device=str(map_location))
+        except (SafetensorError, OSError, ValueError) as exc:
+            raise BadFileError(weights_path, f"truncated or corrupt safetensors file ({exc})") from exc
+        load_state_strict(model, state, weights_path)
+        return model
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+
+def load_state_strict(model: nn.Module, state: dict, source) -> None:
+    """Load `state` into `model`, raising BadFileError naming `source` on any missing,
+    unexpected or mis-shaped tensor."""
+    own = model.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    if missing:
+        raise BadFileError(source, f"missing tensor {missing[0]} ({len(missing)} missing in all)")
+    if unexpected:
+        raise BadFileError(source, f"unexpected tensor {unexpected[0]} ({len(unexpected)} unexpected in all)")
+    for key, value in state.items():
+        if tuple(value.shape) != tuple(own[key].shape):
+            raise BadFileError(
+                source, f"tensor {key}: expected shape {tuple(own[key].shape)}, found {tuple(value.shape)}"
+            )
+    model.load_state_dict(state)
+
+
+def _atomic_write(path: Path, write) -> None:
+    """Write through `write(tmp_path)`, fsync, then rename over `path`: never a half-written file."""
+    import os
+
+    tmp = path.with_name(f".{path.name}.tmp")
+    write(tmp)
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)

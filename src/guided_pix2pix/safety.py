@@ -1,0 +1,88 @@
+"""Loading untrusted files without running their code.
+
+Pickles and PyTorch checkpoints from elsewhere can carry code. This module is the only place
+that reads them: pickles through `RestrictedUnpickler`, which admits numpy arrays, scalars and
+plain containers and nothing else, and checkpoints through `torch.load(weights_only=True)`.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+from pathlib import Path
+from typing import Any
+
+from .errors import BadFileError
+
+# (module, name) pairs a pickle of numpy data needs; everything else is refused.
+_ALLOWED_GLOBALS = {
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"),
+    ("numpy._core.multiarray", "scalar"),
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("collections", "OrderedDict"),
+    ("builtins", "set"),
+    ("builtins", "frozenset"),
+    ("builtins", "complex"),
+    ("builtins", "slice"),
+}
+
+
+class RestrictedUnpickler(pickle.Unpickler):
+    """An unpickler that resolves only numpy arrays, dtypes, scalars and plain containers."""
+
+    def find_class(self, module: str, name: str):
+        if (module, name) in _ALLOWED_GLOBALS:
+            if module.startswith("numpy.core"):  # numpy 2 renamed numpy.core -> numpy._core
+                module = "numpy._core" + module[len("numpy.core") :]
+            import importlib
+
+            return getattr(importlib.import_module(module), name)
+        # numpy dtype classes, e.g. numpy.dtypes.Float32DType, are data, not code.
+        if module == "numpy.dtypes" and name.endswith("DType"):
+            import numpy.dtypes
+
+            return getattr(numpy.dtypes, name)
+        raise pickle.UnpicklingError(f"refused to load global {module}.{name}: only numpy data is allowed")
+
+
+def load_pickle(path: str | Path, encoding: str = "latin1") -> Any:
+    """Read a pickle of numpy data from `path`; raise `BadFileError` for anything else.
+
+    `encoding='latin1'` reads Python 2 pickles of numpy arrays, as the official data files are.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BadFileError(path, f"cannot read: {exc.strerror or exc}") from exc
+    if not data:
+        raise BadFileError(path, "empty file (0 bytes)")
+    try:
+        return RestrictedUnpickler(io.BytesIO(data), encoding=encoding).load()
+    except pickle.UnpicklingError as exc:
+        raise BadFileError(path, f"unsafe or corrupt pickle: {exc}") from exc
+    except (EOFError, ValueError, TypeError, AttributeError, ImportError, IndexError, KeyError) as exc:
+        raise BadFileError(path, f"truncated or corrupt pickle ({type(exc).__name__}: {exc})") from exc
+
+
+def load_torch_weights(path: str | Path) -> dict:
+    """Read a PyTorch checkpoint with `weights_only=True` (tensors and plain containers only)."""
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise BadFileError(path, "no such file")
+    if path.stat().st_size == 0:
+        raise BadFileError(path, "empty file (0 bytes)")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise BadFileError(path, f"refused or corrupt checkpoint: {first}") from exc
+    except (RuntimeError, EOFError, ValueError, OSError, AttributeError, KeyError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise BadFileError(path, f"truncated or corrupt checkpoint: {first}") from exc
+    return obj
