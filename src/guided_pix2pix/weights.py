@@ -213,6 +213,15 @@ def weights_file(name: str, cache: str | Path | None = None) -> Path:
     return path
 
 
+def require(package: str, cache: str | Path | None = None) -> list[Path]:
+    """The cache files of weights package `package`; `BadFileError` naming the first missing one."""
+    if package not in PACKAGES:
+        raise BadOptionError(
+            "package", f"unknown weights package {package!r} (choose from {', '.join(PACKAGES)})"
+        )
+    return [weights_file(name, cache) for name, (owner, _) in WEIGHT_FILES.items() if owner == package]
+
+
 def status(cache: str | Path | None = None) -> dict[str, dict]:
     """For each weights name: its package, cache path, whether installed and the size in bytes."""
     folder = Path(cache) if cache is not None else cache_dir()

@@ -7,6 +7,7 @@ computed on the inputs' device. `METRICS` maps the names used by ``guided-pix2pi
 
 from .depth import PROTOCOLS, denormalize_depth, depth_errors, depth_errors_metric, depth_mae, depth_rmse
 from .fid import (
+    FIDAccumulator,
     fid,
     fid_from_features,
     frechet_distance,
@@ -14,10 +15,16 @@ from .fid import (
     inception_features,
     load_inception,
 )
-from .inception_score import Classifier, inception_score, inception_score_from_probs, load_classifier
+from .inception_score import (
+    Classifier,
+    ISAccumulator,
+    inception_score,
+    inception_score_from_probs,
+    load_classifier,
+)
 from .lpips import LPIPS, load_lpips, lpips
 from .psnr import psnr
-from .registry import METRICS, Metric
+from .registry import METRICS, MeanAccumulator, Metric
 from .ssim import SSIM_CONVENTIONS, masked_ssim, ssim, ssim_bft, ssim_gaussian, ssim_pose
 
 __all__ = [
@@ -26,6 +33,9 @@ __all__ = [
     "PROTOCOLS",
     "SSIM_CONVENTIONS",
     "Classifier",
+    "FIDAccumulator",
+    "ISAccumulator",
+    "MeanAccumulator",
     "Metric",
     "denormalize_depth",
     "depth_errors",

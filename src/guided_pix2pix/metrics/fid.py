@@ -135,3 +135,35 @@ def fid(pred, target, *, value_range=(-1.0, 1.0), model=None, batch_size: int = 
     f1 = inception_features(pred, value_range=value_range, model=model, batch_size=batch_size)
     f2 = inception_features(target, value_range=value_range, model=model, batch_size=batch_size)
     return fid_from_features(f1, f2)
+
+
+class FIDAccumulator:
+    """Streaming FID over batches: `update(pred, target)` stores Inception features, `compute()` the FID.
+
+    value_range: of the images; model: a loaded Inception TorchScript (default: installed one,
+    loaded on the first batch's device). Either argument of `update` may be None.
+    """
+
+    def __init__(self, *, value_range=(-1.0, 1.0), model=None, batch_size: int = 32):
+        self.value_range, self.model, self.batch_size = value_range, model, batch_size
+        self.pred: list[torch.Tensor] = []
+        self.target: list[torch.Tensor] = []
+
+    def _features(self, images) -> torch.Tensor:
+        images = as_images(images, "images")
+        if self.model is None:
+            self.model = load_inception(device=images.device)
+        return inception_features(
+            images, value_range=self.value_range, model=self.model, batch_size=self.batch_size
+        )
+
+    def update(self, pred=None, target=None) -> None:
+        if pred is not None:
+            self.pred.append(self._features(pred))
+        if target is not None:
+            self.target.append(self._features(target))
+
+    def compute(self) -> float:
+        if not self.pred or not self.target:
+            raise BadOptionError("fid", "no images were given to the FID accumulator")
+        return fid_from_features(torch.cat(self.pred), torch.cat(self.target))

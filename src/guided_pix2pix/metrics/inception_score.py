@@ -108,3 +108,25 @@ def inception_score(
             ]
         )
     return inception_score_from_probs(probs, splits)[0]
+
+
+class ISAccumulator:
+    """Streaming Inception Score: `update(pred)` stores class probabilities, `compute()` the mean IS.
+
+    classifier: a `Classifier`; value_range: of the images; splits: parts (official: 10).
+    """
+
+    def __init__(self, classifier: Classifier, *, value_range=(-1.0, 1.0), splits: int = 10):
+        self.classifier, self.value_range, self.splits = classifier, value_range, splits
+        self.probs: list[torch.Tensor] = []
+
+    def update(self, pred, target=None) -> None:
+        images = as_images(pred, "pred")
+        with torch.no_grad():
+            unit = to_rgb(to_unit(images, self.value_range).clamp(0, 1), "pred")
+            self.probs.append(self.classifier.to(images.device)(unit).cpu())
+
+    def compute(self) -> float:
+        if not self.probs:
+            raise BadOptionError("inception_score", "no images were given to the Inception Score accumulator")
+        return inception_score_from_probs(torch.cat(self.probs), self.splits)[0]

@@ -9,6 +9,10 @@ Calling conventions by `Metric.kind`:
 - "distribution": ``m(pred, target, *, value_range=...)`` -> float; compares two image sets.
 - "set": ``m(pred, *, value_range=..., **needs)`` -> float; scores one image set.
 
+For data that arrives in batches, ``m.accumulator(value_range=..., **needs)`` returns an
+object with ``update(pred, target, **per_batch)`` and ``compute() -> float`` (for "paired"
+metrics also ``values``, the per-image values in order).
+
 `needs` names keyword arguments the caller must supply; `weights` names the package that
 ``guided-pix2pix weights install`` must have installed.
 """
@@ -19,9 +23,11 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import torch
+
 from .depth import depth_mae, depth_rmse
-from .fid import fid
-from .inception_score import inception_score
+from .fid import FIDAccumulator, fid
+from .inception_score import ISAccumulator, inception_score
 from .lpips import lpips
 from .psnr import psnr
 from .ssim import masked_ssim, ssim, ssim_bft, ssim_gaussian, ssim_pose
@@ -29,12 +35,33 @@ from .ssim import masked_ssim, ssim, ssim_bft, ssim_gaussian, ssim_pose
 KINDS = ("paired", "distribution", "set")
 
 
+class MeanAccumulator:
+    """Per-image values of a paired metric over batches; `compute()` is their mean."""
+
+    def __init__(self, fn: Callable, **kwargs):
+        self.fn, self.kwargs = fn, kwargs
+        self.batches: list[torch.Tensor] = []
+
+    def update(self, pred, target, **per_batch) -> None:
+        values = self.fn(pred, target, reduction="none", **self.kwargs, **per_batch)
+        self.batches.append(values.detach().double().cpu())
+
+    @property
+    def values(self) -> torch.Tensor:
+        return torch.cat(self.batches) if self.batches else torch.zeros(0, dtype=torch.float64)
+
+    def compute(self) -> float:
+        return float(self.values.mean())
+
+
 @dataclass(frozen=True)
 class Metric:
     """A named metric: the function and what calling it requires.
 
     fn: the function; kind: one of `KINDS`; higher_is_better: direction; unit: of the value;
-    needs: required keyword arguments beyond the images; weights: weights package or None.
+    needs: required keyword arguments beyond the images; options: optional ones a caller may
+    pass; weights: weights package or None; stream: accumulator class for set-level metrics
+    (paired metrics use `MeanAccumulator`).
     """
 
     fn: Callable
@@ -43,9 +70,15 @@ class Metric:
     unit: str = ""
     needs: tuple[str, ...] = ()
     weights: str | None = None
+    options: tuple[str, ...] = ()
+    stream: Callable | None = None
 
     def __call__(self, *args, **kwargs):
         return self.fn(*args, **kwargs)
+
+    def accumulator(self, **kwargs):
+        """A streaming accumulator for this metric; kwargs are its fixed keyword arguments."""
+        return self.stream(**kwargs) if self.stream is not None else MeanAccumulator(self.fn, **kwargs)
 
     @property
     def doc(self) -> str:
@@ -63,8 +96,10 @@ METRICS: dict[str, Metric] = {
     "ssim_masked": Metric(masked_ssim, "paired", True, needs=("mask",)),
     "lpips_alex": Metric(functools.partial(lpips, net="alex"), "paired", False, weights="lpips"),
     "lpips_vgg": Metric(functools.partial(lpips, net="vgg"), "paired", False, weights="lpips"),
-    "fid": Metric(fid, "distribution", False, weights="fid"),
-    "inception_score": Metric(inception_score, "set", True, needs=("classifier",)),
+    "fid": Metric(fid, "distribution", False, weights="fid", stream=FIDAccumulator),
+    "inception_score": Metric(
+        inception_score, "set", True, needs=("classifier",), options=("splits",), stream=ISAccumulator
+    ),
     "depth_rmse_a": Metric(functools.partial(depth_rmse, protocol="A"), "paired", False, "cm", _DEPTH_NEEDS),
     "depth_mae_a": Metric(functools.partial(depth_mae, protocol="A"), "paired", False, "cm", _DEPTH_NEEDS),
     "depth_rmse_b": Metric(functools.partial(depth_rmse, protocol="B"), "paired", False, "cm", _DEPTH_NEEDS),

@@ -1,0 +1,187 @@
+"""`guided-pix2pix score PRED_DIR TARGET_DIR --metrics psnr,ssim,...`: score two folders of images.
+
+Predictions and targets are matched by file stem (``0001.png`` <-> ``0001.jpg``); every stem must
+have a partner. 8- and 16-bit, grey and colour images are read with `imageio.read_image` and
+mapped to [0, 1] by their dtype (float files by ``--float-range``). Prints one JSON object,
+``{metric: mean over pairs}`` (set metrics such as FID: over the two sets), in the order asked.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import BadFileError, BadOptionError
+from ..imageio import SUFFIXES, read_image, to_unit_range
+from ..metrics import METRICS, load_classifier
+from ..weights import require
+
+DEFAULT_METRICS = "psnr,ssim,lpips_alex,lpips_vgg,fid"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("pred_dir", type=Path, metavar="PRED_DIR", help="folder of predicted images")
+    parser.add_argument(
+        "target_dir", type=Path, metavar="TARGET_DIR", help="folder of target images, same stems"
+    )
+    parser.add_argument(
+        "--metrics",
+        default=DEFAULT_METRICS,
+        help=f"comma-separated metric names (default {DEFAULT_METRICS}); available: {', '.join(METRICS)}",
+    )
+    parser.add_argument(
+        "--device", default="auto", help="torch device: auto (CUDA if present), cpu, cuda:0, ..."
+    )
+    parser.add_argument(
+        "--float-range",
+        default="0,1",
+        help="LO,HI: black and white of float images (.npy/.tiff); default 0,1",
+    )
+    parser.add_argument(
+        "--classifier", type=Path, help="TorchScript classifier for inception_score (docs/metrics.md)"
+    )
+    parser.add_argument("--classifier-output", choices=("logits", "probs"), default="logits")
+    parser.add_argument("--classifier-range", default="-1,1", help="LO,HI: the classifier's input range")
+    parser.add_argument("--splits", type=int, default=10, help="inception_score splits (official: 10)")
+    parser.add_argument(
+        "--per-image", type=Path, help="also write {stem: {metric: value}} for per-pair metrics"
+    )
+
+
+def _parse_range(text: str, option: str) -> tuple[float, float]:
+    try:
+        lo, hi = (float(v) for v in text.split(","))
+    except ValueError as exc:
+        raise BadOptionError(option, f"expected LO,HI, got {text!r}") from exc
+    if not lo < hi:
+        raise BadOptionError(option, f"LO must be below HI, got {text!r}")
+    return lo, hi
+
+
+def _parse_metrics(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise BadOptionError("--metrics", "no metric named")
+    for name in names:
+        if name not in METRICS:
+            raise BadOptionError("--metrics", f"unknown metric {name!r} (available: {', '.join(METRICS)})")
+    if len(set(names)) != len(names):
+        raise BadOptionError("--metrics", f"metric named twice in {text!r}")
+    return names
+
+
+def list_images(folder: Path, option: str) -> dict[str, Path]:
+    """Stem -> image file for the image files directly inside `folder`."""
+    if not folder.is_dir():
+        raise BadFileError(folder, "not a directory")
+    stems: dict[str, Path] = {}
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith(".") or path.suffix.lower() not in SUFFIXES or not path.is_file():
+            continue
+        if path.stem in stems:
+            raise BadFileError(path, f"shares the stem {path.stem!r} with {stems[path.stem].name}")
+        stems[path.stem] = path
+    if not stems:
+        raise BadOptionError(option, f"{folder} holds no image files ({', '.join(SUFFIXES)})")
+    return stems
+
+
+def match_pairs(pred_dir: Path, target_dir: Path) -> list[tuple[str, Path, Path]]:
+    """(stem, pred file, target file) for every stem; an error names stems without a partner."""
+    preds, targets = list_images(pred_dir, "PRED_DIR"), list_images(target_dir, "TARGET_DIR")
+    for option, have, other, other_dir in (
+        ("PRED_DIR", preds, targets, target_dir),
+        ("TARGET_DIR", targets, preds, pred_dir),
+    ):
+        lonely = sorted(set(have) - set(other))
+        if lonely:
+            shown = ", ".join(lonely[:5]) + (", ..." if len(lonely) > 5 else "")
+            raise BadOptionError(option, f"{len(lonely)} stem(s) have no match in {other_dir}: {shown}")
+    return [(stem, preds[stem], targets[stem]) for stem in sorted(preds)]
+
+
+def load_unit(path: Path, float_range: tuple[float, float]) -> np.ndarray:
+    """Image file -> (H, W, C) float64 in [0, 1] with C in {1, 3}."""
+    arr = read_image(path)
+    if arr.shape[2] not in (1, 3):
+        raise BadFileError(path, f"expected 1 (grey) or 3 (colour) channels, found {arr.shape[2]}")
+    if arr.dtype in (np.uint8, np.uint16):
+        return to_unit_range(arr).astype(np.float64)
+    lo, hi = float_range
+    return (arr.astype(np.float64) - lo) / (hi - lo)
+
+
+def load_pair(pred_path: Path, target_path: Path, float_range, device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Both images as (1, C, H, W) float64 tensors in [0, 1]; errors name a size or channel mismatch."""
+    pred, target = load_unit(pred_path, float_range), load_unit(target_path, float_range)
+    if pred.shape[:2] != target.shape[:2]:
+        (ph, pw), (th, tw) = pred.shape[:2], target.shape[:2]
+        raise BadFileError(pred_path, f"size {pw}x{ph} (WxH) differs from {target_path} ({tw}x{th})")
+    if pred.shape[2] != target.shape[2]:
+        kind = {1: "grey", 3: "colour"}
+        raise BadFileError(
+            pred_path, f"is {kind[pred.shape[2]]} but {target_path} is {kind[target.shape[2]]}"
+        )
+    as_tensor = lambda a: torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1)))[None].to(device)  # noqa: E731
+    return as_tensor(pred), as_tensor(target)  # (H, W, C) -> (1, C, H, W)
+
+
+def _device(text: str) -> torch.device:
+    if text == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        return torch.device(text)
+    except RuntimeError as exc:
+        raise BadOptionError("--device", f"unknown device {text!r}") from exc
+
+
+def _providers(args, device) -> dict:
+    """Values for the keyword arguments metrics may need, loaded lazily."""
+
+    def classifier():
+        if args.classifier is None:
+            raise BadOptionError(
+                "--classifier", "inception_score needs a classifier TorchScript file (docs/metrics.md)"
+            )
+        rng = _parse_range(args.classifier_range, "--classifier-range")
+        return load_classifier(args.classifier, output=args.classifier_output, input_range=rng, device=device)
+
+    return {"classifier": classifier, "splits": lambda: args.splits}
+
+
+def run(args) -> int:
+    names = _parse_metrics(args.metrics)
+    float_range = _parse_range(args.float_range, "--float-range")
+    device = _device(args.device)
+    providers = _providers(args, device)
+    for name in names:  # fail before reading any image
+        missing = [need for need in METRICS[name].needs if need not in providers]
+        if missing:
+            raise BadOptionError(
+                "--metrics", f"{name} needs {', '.join(missing)}, which score cannot provide; use evaluate"
+            )
+        if METRICS[name].weights:
+            require(METRICS[name].weights)
+    pairs = match_pairs(args.pred_dir, args.target_dir)
+    accumulators = {}
+    for name in names:
+        metric = METRICS[name]
+        extra = {key: providers[key]() for key in metric.needs + metric.options}
+        accumulators[name] = metric.accumulator(value_range=(0.0, 1.0), **extra)
+    for _, pred_path, target_path in pairs:
+        pred, target = load_pair(pred_path, target_path, float_range, device)
+        for acc in accumulators.values():
+            acc.update(pred, target)
+    result = {name: acc.compute() for name, acc in accumulators.items()}
+    if args.per_image is not None:
+        per_pair = {name: acc.values.tolist() for name, acc in accumulators.items() if hasattr(acc, "values")}
+        table = {
+            stem: {name: vals[i] for name, vals in per_pair.items()} for i, (stem, _, _) in enumerate(pairs)
+        }
+        args.per_image.parent.mkdir(parents=True, exist_ok=True)
+        args.per_image.write_text(json.dumps(table, indent=1) + "\n")
+    print(json.dumps(result))
+    return 0
