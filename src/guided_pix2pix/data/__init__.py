@@ -19,6 +19,7 @@ import torch
 from ..errors import BadOptionError
 from .base import ItemDataset
 from .color import denormalize_lab, lab_to_rgb, normalize_lab, rgb_to_lab
+from .deepfashion import DeepFashionDataset
 from .depth import (
     PROTOCOLS,
     degrade_depth,
@@ -30,7 +31,10 @@ from .depth import (
     upsample_bicubic,
 )
 from .folder import FolderDataset
+from .middlebury import MiddleburyDataset
+from .nyu import NYUDepthDataset
 from .synthetic_depth import SyntheticDepthDataset
+from .texturegan import TextureGANDataset
 from .transforms import (
     Compose,
     PairedRandomCrop,
@@ -44,7 +48,11 @@ from .transforms import (
 # dataset name -> factory(split=..., augment=..., **options)
 DATASETS: dict[str, Callable[..., torch.utils.data.Dataset]] = {
     "synthetic_depth": SyntheticDepthDataset,
+    "nyu": NYUDepthDataset,
+    "deepfashion": DeepFashionDataset,
+    "texturegan": TextureGANDataset,
     "folder": FolderDataset,
+    "middlebury": MiddleburyDataset,
 }
 
 
@@ -81,6 +89,10 @@ __all__ = [
     "ItemDataset",
     "SyntheticDepthDataset",
     "FolderDataset",
+    "NYUDepthDataset",
+    "DeepFashionDataset",
+    "TextureGANDataset",
+    "MiddleburyDataset",
     "PROTOCOLS",
     "downsample_interval",
     "downsample_bicubic",

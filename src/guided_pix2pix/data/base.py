@@ -94,6 +94,7 @@ class ItemDataset(torch.utils.data.Dataset):
         if not -n <= index < n:
             raise IndexError(f"index {index} out of range for a dataset of {n} items")
         index %= n
+        last = None
         for attempt in range(n):
             try:
                 item = self.load_item((index + attempt) % n)
@@ -102,6 +103,7 @@ class ItemDataset(torch.utils.data.Dataset):
                 if self.on_error != "skip":
                     raise
                 self.record_skip(exc)
+                last = exc
         else:
-            raise BadFileError(getattr(self, "root", type(self).__name__), "no readable item left to serve")
+            raise BadFileError(last.path, f"no readable item left to serve (last: {last.problem})")
         return self.augmentation(item) if self.augment else item
