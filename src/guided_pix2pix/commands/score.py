@@ -15,11 +15,12 @@ import numpy as np
 import torch
 
 from ..errors import BadFileError, BadOptionError
-from ..imageio import SUFFIXES, read_image, to_unit_range
+from ..imageio import SUFFIXES, read_image
 from ..metrics import METRICS, load_classifier
 from ..weights import require
 
 DEFAULT_METRICS = "psnr,ssim,lpips_alex,lpips_vgg,fid"
+INTEGER_WHITE = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 
 
 def add_arguments(parser) -> None:
@@ -108,8 +109,8 @@ def load_unit(path: Path, float_range: tuple[float, float]) -> np.ndarray:
     arr = read_image(path)
     if arr.shape[2] not in (1, 3):
         raise BadFileError(path, f"expected 1 (grey) or 3 (colour) channels, found {arr.shape[2]}")
-    if arr.dtype in (np.uint8, np.uint16):
-        return to_unit_range(arr).astype(np.float64)
+    if arr.dtype in INTEGER_WHITE:  # same mapping as imageio.to_unit_range, in float64
+        return arr.astype(np.float64) / INTEGER_WHITE[arr.dtype]
     lo, hi = float_range
     return (arr.astype(np.float64) - lo) / (hi - lo)
 

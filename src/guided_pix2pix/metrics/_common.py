@@ -88,3 +88,12 @@ def to_rgb(x: torch.Tensor, name: str) -> torch.Tensor:
     if x.shape[1] != 3:
         raise BadOptionError(name, f"expected 1 or 3 channels, got {x.shape[1]}")
     return x
+
+
+def jit_load(path, map_location):
+    """`torch.jit.load` without its deprecation warning: TorchScript is the format these weights ship in."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning, message=".*jit.load.*")
+        return torch.jit.load(path, map_location=map_location)

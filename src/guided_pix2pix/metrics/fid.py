@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import BadFileError, BadOptionError
-from ._common import as_images, to_rgb, to_unit
+from ._common import as_images, jit_load, to_rgb, to_unit
 
 INCEPTION_SIZE = 299
 FEATURE_DIM = 2048
@@ -32,7 +32,7 @@ FEATURE_DIM = 2048
 @functools.lru_cache(maxsize=4)
 def _cached(path: str, device: str):
     try:
-        model = torch.jit.load(path, map_location=device)
+        model = jit_load(path, map_location=device)
     except (RuntimeError, ValueError, OSError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise BadFileError(path, f"not a loadable TorchScript file ({first})") from exc

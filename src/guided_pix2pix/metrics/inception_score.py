@@ -21,7 +21,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..errors import BadFileError, BadOptionError
-from ._common import as_images, check_value_range, to_rgb, to_unit
+from ._common import as_images, check_value_range, jit_load, to_rgb, to_unit
 
 OUTPUTS = ("logits", "probs")
 
@@ -59,7 +59,7 @@ def load_classifier(
     if not path.is_file():
         raise BadFileError(path, "no such file (the Inception Score needs a classifier; see docs/metrics.md)")
     try:
-        net = torch.jit.load(str(path), map_location=torch.device(device or "cpu"))
+        net = jit_load(str(path), map_location=torch.device(device or "cpu"))
     except (RuntimeError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise BadFileError(path, f"not a TorchScript file ({first})") from exc
