@@ -34,6 +34,8 @@ from .folder import FolderDataset
 from .middlebury import MiddleburyDataset
 from .nyu import NYUDepthDataset
 from .synthetic_depth import SyntheticDepthDataset
+from .synthetic_pose import SyntheticPoseDataset
+from .synthetic_texture import SyntheticTextureDataset
 from .texturegan import TextureGANDataset
 from .transforms import (
     Compose,
@@ -48,6 +50,8 @@ from .transforms import (
 # dataset name -> factory(split=..., augment=..., **options)
 DATASETS: dict[str, Callable[..., torch.utils.data.Dataset]] = {
     "synthetic_depth": SyntheticDepthDataset,
+    "synthetic_pose": SyntheticPoseDataset,
+    "synthetic_texture": SyntheticTextureDataset,
     "nyu": NYUDepthDataset,
     "deepfashion": DeepFashionDataset,
     "texturegan": TextureGANDataset,
@@ -88,6 +92,8 @@ __all__ = [
     "dataset_options",
     "ItemDataset",
     "SyntheticDepthDataset",
+    "SyntheticPoseDataset",
+    "SyntheticTextureDataset",
     "FolderDataset",
     "NYUDepthDataset",
     "DeepFashionDataset",

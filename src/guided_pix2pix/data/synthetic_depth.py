@@ -10,7 +10,7 @@ Lambertian shading from a ceiling light varies brightness across every surface.
 Depth is the z-distance along the optical axis in metres (as Kinect / NYU v2), in 0.5-10 m.
 Items follow the data contract (see `guided_pix2pix.data.depth.make_depth_item`): input = the
 low-resolution depth made with protocol A or B at `scale`, up-sampled back to full size;
-guide = RGB; target = full-resolution depth; all in [-1, 1], normalised by the target's
+guide = RGB (8-bit levels); target = full-resolution depth; all in [-1, 1], normalised by the target's
 per-image min/max (kept in ``meta``). Item (seed, split, index) is always the same image.
 """
 
@@ -360,6 +360,7 @@ class SyntheticDepthDataset(ItemDataset):
     def load_item(self, index: int) -> dict:
         rng = item_rng(self.seed, self.split, index, _STREAM)
         rgb, depth = render_scene(rng, self.size)
+        rgb = np.round(rgb * 255.0) / 255.0  # an 8-bit camera image, as NYU's and Middlebury's
         return make_depth_item(
             torch.from_numpy(rgb).permute(2, 0, 1),  # (H, W, 3) -> (3, H, W)
             torch.from_numpy(depth),
