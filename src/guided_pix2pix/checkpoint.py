@@ -1,0 +1,118 @@
+"""Training checkpoints: written atomically, verified by checksum, kept last-K.
+
+A checkpoint is a folder `checkpoints/step_XXXXXXXX/` holding
+  state.pt      everything needed to resume (tensors and plain containers only, so it loads
+                with `torch.load(weights_only=True)`)
+  generator/    the generator alone, by `save_pretrained` (for translate / evaluate)
+  meta.json     step and the SHA-256 of every file above
+It is written under a temporary name, each file flushed and fsynced, and renamed into place
+last, so a kill at any moment leaves either the whole checkpoint or none of it. On resume a
+checkpoint whose files fail their checksum is reported and the previous one used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import torch
+
+from .errors import BadFileError
+from .safety import load_torch_weights
+
+PREFIX = "step_"
+META = "meta.json"
+STATE = "state.pt"
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            with open(path, "rb") as fh:
+                os.fsync(fh.fileno())
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def checkpoint_dir(root: Path, step: int) -> Path:
+    return root / f"{PREFIX}{step:08d}"
+
+
+def save_checkpoint(root: Path, step: int, state: dict, generator, keep_last: int) -> Path:
+    """Write checkpoint `step` under `root` atomically; then delete all but the newest `keep_last`."""
+    root.mkdir(parents=True, exist_ok=True)
+    final = checkpoint_dir(root, step)
+    tmp = root / f".tmp_{final.name}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    torch.save(state, tmp / STATE)
+    generator.save_pretrained(tmp / "generator")
+    files = sorted(p for p in tmp.rglob("*") if p.is_file())
+    meta = {"step": step, "sha256": {str(p.relative_to(tmp)): _sha256(p) for p in files}}
+    (tmp / META).write_text(json.dumps(meta, indent=1))
+    _fsync_tree(tmp)
+    if final.exists():  # a rerun reached the same step again: replace it
+        shutil.rmtree(final)
+    os.replace(tmp, final)
+    _fsync_tree(root)
+    for old in list_checkpoints(root)[:-keep_last]:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def list_checkpoints(root: Path) -> list[Path]:
+    """Complete checkpoint folders under `root`, oldest first (temporary folders are ignored)."""
+    if not root.is_dir():
+        return []
+    found = [
+        p
+        for p in root.iterdir()
+        if p.is_dir() and p.name.startswith(PREFIX) and p.name[len(PREFIX) :].isdigit()
+    ]
+    return sorted(found, key=lambda p: int(p.name[len(PREFIX) :]))
+
+
+def verify_checkpoint(folder: Path) -> None:
+    """Raise BadFileError unless every file listed in meta.json is present with its checksum."""
+    meta_path = folder / META
+    try:
+        meta = json.loads(meta_path.read_text())
+        sums = meta["sha256"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise BadFileError(meta_path, f"missing or unreadable checkpoint metadata ({exc})") from exc
+    for rel, digest in sums.items():
+        path = folder / rel
+        if not path.is_file():
+            raise BadFileError(path, "missing file listed in the checkpoint metadata")
+        if _sha256(path) != digest:
+            raise BadFileError(path, "checksum mismatch: the file changed or is corrupt")
+
+
+def load_latest_checkpoint(root: Path, log=None) -> tuple[Path, dict] | None:
+    """The newest checkpoint that passes its checksums, as (folder, state); None if there is none.
+
+    A checkpoint that fails is reported through `log` (stderr by default) and skipped."""
+    log = log or (lambda msg: print(msg, file=sys.stderr))
+    for folder in reversed(list_checkpoints(root)):
+        try:
+            verify_checkpoint(folder)
+            return folder, load_torch_weights(folder / STATE)
+        except BadFileError as exc:
+            log(f"warning: skipping checkpoint {folder.name}: {exc}")
+    return None
