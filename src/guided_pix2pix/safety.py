@@ -27,6 +27,8 @@ _ALLOWED_GLOBALS = {
     ("builtins", "frozenset"),
     ("builtins", "complex"),
     ("builtins", "slice"),
+    # protocol-2 pickles written by Python 3 rebuild bytes with _codecs.encode(str, "latin1")
+    ("_codecs", "encode"),
 }
 
 

@@ -417,6 +417,7 @@ def optimizer_step(
 def train(cfg: dict, out_dir: str | Path, progress: bool = True) -> dict:
     """Train (or resume) the run described by `cfg` in `out_dir`; returns a summary dict."""
     from accelerate import Accelerator
+    from accelerate.utils import gather_object
     from tqdm.auto import tqdm
 
     from .data import build_dataset
@@ -588,7 +589,7 @@ def train(cfg: dict, out_dir: str | Path, progress: bool = True) -> dict:
     log.close()
 
     # --- the finished run: the generator alone, and a summary with every rank's weight digest ---
-    digests = accelerator.gather_for_metrics([_weights_digest(G_raw)], use_gather_object=True)
+    digests = gather_object([_weights_digest(G_raw)])  # one per process
     summary = {
         "steps": max_steps,
         "resumed_from": start_step,
@@ -596,6 +597,9 @@ def train(cfg: dict, out_dir: str | Path, progress: bool = True) -> dict:
         "bad_steps": bad_total,
     }
     summary["rank_weight_sha256"] = digests
+    dist = torch.distributed
+    backend = dist.get_backend() if dist.is_available() and dist.is_initialized() else None
+    summary["distributed"] = {"world_size": world, "backend": backend}
     if main:
         try:
             G_raw.save_pretrained(out_dir / "generator")

@@ -21,6 +21,9 @@ def run(args):
     from ..train import train
 
     cfg = load_config(args.config, args.overrides)
+    from accelerate import PartialState
+
     summary = train(cfg, args.out, progress=not args.no_progress)
-    print(f"trained {summary['steps']} steps; generator in {args.out}/generator")
+    if PartialState().is_main_process:
+        print(f"trained {summary['steps']} steps; generator in {args.out}/generator")
     return 0
