@@ -181,8 +181,9 @@ def test_two_process_gloo_training_keeps_ranks_identical(tmp_path):
     run = tmp_path / "ddp"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     cmd = [
-        sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
-        "--main_process_port", "0", "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "guided_pix2pix.cli",
+        sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+        "--num_machines", "1", "--main_process_port", "0", "--mixed_precision", "no",
+        "--dynamo_backend", "no", "-m", "guided_pix2pix.cli",
         "train", "--config", "synthetic_depth", "--out", str(run), "--no-progress", *TINY, *GAN,
         "train.max_steps=3", "train.save_every=3",
     ]  # fmt: skip
