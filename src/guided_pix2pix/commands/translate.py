@@ -1,0 +1,160 @@
+"""`guided-pix2pix translate`: run a trained generator on one pair of files or two folders.
+
+Files: ``--input a.png --guide g.npy --out out.png`` writes one image (format from the suffix
+of ``--out``; if ``--out`` is a folder, ``OUT/<input stem><input suffix>``). Folders: inputs
+and guides are matched by file stem (``0001.png`` <-> ``0001.npy``); every stem needs a
+partner, and the outputs go to folder ``--out`` as ``<input stem><input suffix>``.
+
+Values are mapped as `FolderDataset` maps them for training (uint8 / 255 and uint16 / 65535 to
+[-1, 1]; float arrays used as stored, which must lie in [-1, 1]), and each output is written
+back in its input's dtype: 16-bit PNG for a 16-bit (depth) input, 8-bit for 8-bit, float32 for
+float. Images of any size are reflect-padded to the backbone's size rule and cropped back;
+folders are processed in batches of equal-size images on the best device available.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..data.folder import probe_image
+from ..errors import BadFileError, BadOptionError
+from ..imageio import SUFFIXES, read_image, write_image
+from ..inference import from_signed_unit, load_generator, resolve_device, run_padded, to_signed_unit
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument(
+        "--checkpoint", required=True, type=Path, help="generator folder (save_pretrained) or run folder"
+    )
+    parser.add_argument("--input", required=True, type=Path, help="input image file or folder")
+    parser.add_argument(
+        "--guide", required=True, type=Path, help="guide file or folder (.npy/.npz: many channels)"
+    )
+    parser.add_argument("--out", required=True, type=Path, help="output file, or folder for folder inputs")
+    parser.add_argument("--batch-size", type=int, default=8, help="images per forward pass (default 8)")
+    parser.add_argument("--device", default="auto", help="auto (best available), cpu, cuda, cuda:N, mps")
+
+
+# ----------------------------------------------------------------------------- pairing
+def list_stems(folder: Path) -> dict[str, Path]:
+    """Stem -> file for the image and array files directly inside `folder` (hidden files skipped)."""
+    files: dict[str, Path] = {}
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith(".") or not path.is_file() or path.suffix.lower() not in SUFFIXES:
+            continue
+        if path.stem in files:
+            raise BadFileError(path, f"two files with stem {path.stem!r} (also {files[path.stem].name})")
+        files[path.stem] = path
+    if not files:
+        raise BadFileError(folder, f"holds no image or array files ({', '.join(SUFFIXES)})")
+    return files
+
+
+def match_folders(input_dir: Path, guide_dir: Path) -> list[tuple[str, Path, Path]]:
+    """(stem, input file, guide file) for every stem; a missing partner is an error naming the file."""
+    inputs, guides = list_stems(input_dir), list_stems(guide_dir)
+    for have, other, role, other_role in (
+        (inputs, guides, "input", "guide"),
+        (guides, inputs, "guide", "input"),
+    ):
+        lonely = sorted(set(have) - set(other))
+        if lonely:
+            more = f" ({len(lonely)} files without a partner in all)" if len(lonely) > 1 else ""
+            raise BadFileError(
+                have[lonely[0]], f"no partner {other_role} {lonely[0]}.* for this {role} file{more}"
+            )
+    return [(stem, inputs[stem], guides[stem]) for stem in sorted(inputs)]
+
+
+def plan_pairs(args) -> list[tuple[Path, Path, Path]]:
+    """(input file, guide file, output file) for every pair the arguments name."""
+    for option, path in (("--input", args.input), ("--guide", args.guide)):
+        if not path.exists():
+            raise BadFileError(path, f"no such file or folder ({option})")
+    if args.input.is_dir() != args.guide.is_dir():
+        raise BadOptionError("--guide", "give two files or two folders for --input and --guide")
+    if args.input.is_dir():
+        if args.out.exists() and not args.out.is_dir():
+            raise BadOptionError("--out", f"{args.out} is a file; folder inputs need an output folder")
+        return [(i, g, args.out / i.name) for _, i, g in match_folders(args.input, args.guide)]
+    out = args.out
+    if out.is_dir() or not out.suffix:
+        out = out / args.input.name
+    return [(args.input, args.guide, out)]
+
+
+# ----------------------------------------------------------------------------- checks
+def check_pair(model, input_path: Path, guide_path: Path) -> tuple[int, int]:
+    """(H, W) of the pair after checking channels and sizes from the file headers."""
+    cfg = model.config
+    (h, w, c_in), (gh, gw, c_g) = probe_image(input_path), probe_image(guide_path)
+    for path, role, got, want in (
+        (input_path, "input", c_in, cfg.input_nc),
+        (guide_path, "guide", c_g, cfg.guide_nc),
+    ):
+        if got != want:
+            raise BadFileError(path, f"the model expects {want} {role} channels, received {got}")
+    if (gh, gw) != (h, w):
+        raise BadFileError(
+            guide_path, f"size {gh}x{gw} (HxW) differs from its input {input_path.name} ({h}x{w})"
+        )
+    return h, w
+
+
+def output_dtype(input_dtype: np.dtype, out_path: Path, channels: int) -> np.dtype:
+    """The dtype an output is written in: the input's, checked against what the format can hold."""
+    suffix = out_path.suffix.lower()
+    if input_dtype == np.uint16 and suffix in (".png",) and channels != 1:
+        raise BadFileError(out_path, f"a 16-bit PNG holds 1 channel, the model writes {channels}; use .tif")
+    if input_dtype == np.uint16 and suffix in (".jpg", ".jpeg", ".bmp"):
+        raise BadFileError(out_path, "16-bit input: write the output as .png, .tif or .npy")
+    if input_dtype not in (np.uint8, np.uint16) and suffix not in (".npy", ".tif", ".tiff"):
+        raise BadFileError(out_path, "float input: write the output as .npy or .tif")
+    return input_dtype
+
+
+# ----------------------------------------------------------------------------- running
+def _load(path: Path, expected_hw: tuple[int, int]) -> tuple[torch.Tensor, np.dtype]:
+    arr = read_image(path)
+    if arr.shape[:2] != expected_hw:
+        raise BadFileError(path, f"decoded size {arr.shape[0]}x{arr.shape[1]} differs from its header")
+    return to_signed_unit(arr, path), arr.dtype
+
+
+def translate_pairs(model, plan, sizes, batch_size: int, device, log=None) -> list[Path]:
+    """Run `model` over the planned pairs in batches of equal size; write and return the outputs."""
+    groups: dict[tuple[int, int], list[int]] = {}
+    for i, hw in enumerate(sizes):
+        groups.setdefault(hw, []).append(i)
+    written = []
+    for hw, indices in groups.items():
+        for start in range(0, len(indices), batch_size):
+            chunk = indices[start : start + batch_size]
+            loaded = [(_load(plan[i][0], hw), _load(plan[i][1], hw)) for i in chunk]
+            inputs = torch.stack([x for (x, _), _ in loaded]).to(device)  # (N, C_in, H, W)
+            guides = torch.stack([g for _, (g, _) in loaded]).to(device)  # (N, C_g, H, W)
+            outputs = run_padded(model, inputs, guides)
+            for i, out, ((_, dtype), _) in zip(chunk, outputs, loaded):
+                path = plan[i][2]
+                arr = from_signed_unit(out, output_dtype(dtype, path, out.shape[0]))
+                written.append(write_image(path, arr))
+                if log:
+                    log(f"{plan[i][0]} -> {path}")
+    return written
+
+
+def run(args) -> int:
+    if args.batch_size < 1:
+        raise BadOptionError("--batch-size", f"must be >= 1, got {args.batch_size}")
+    device = resolve_device(args.device)
+    plan = plan_pairs(args)
+    model, _ = load_generator(args.checkpoint, device)
+    sizes = [check_pair(model, i, g) for i, g, _ in plan]  # every file checked before any is written
+    written = translate_pairs(model, plan, sizes, args.batch_size, device)
+    where = written[0] if len(written) == 1 else args.out
+    print(f"wrote {len(written)} image(s) to {where}", file=sys.stderr)
+    return 0

@@ -1,0 +1,202 @@
+"""A small self-contained HTML page writer: summary tables and a sortable gallery of image rows.
+
+`write_page(path, title, tables=[Table(...)], gallery=Gallery(...))` writes ``path`` and the
+gallery's images as PNG files in a folder beside it (``<stem>_images/``), referenced by
+relative links, so the page opens from disk and can be copied with its folder. The gallery is
+sortable by any value column (click its header); it starts sorted by `Gallery.sort_by`.
+No external scripts or styles are loaded.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import BadFileError
+
+
+@dataclass
+class Table:
+    """A plain table: `header` (column names) and `rows` (cells: str or numbers)."""
+
+    header: Sequence[str]
+    rows: Sequence[Sequence]
+    caption: str = ""
+
+
+@dataclass
+class GalleryRow:
+    """One gallery row: `images`, one per image column, each an (H, W, 3) uint8 array (written as
+    PNG beside the page), a path relative to the page of an image already written, or None
+    (empty cell); `values` {value column: number}; a `label` (e.g. the item id)."""
+
+    label: str
+    images: Sequence[np.ndarray | str | Path | None]
+    values: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Gallery:
+    """Rows of images with numbers. sort_by: a value column to sort on at load (None: as given);
+    descending: sort largest first (set it to put the worst first for a lower-is-better metric)."""
+
+    image_columns: Sequence[str]
+    value_columns: Sequence[str]
+    rows: Sequence[GalleryRow]
+    sort_by: str | None = None
+    descending: bool = True
+    caption: str = ""
+
+
+_STYLE = """
+body { font-family: sans-serif; margin: 1.5em; }
+table { border-collapse: collapse; margin-bottom: 1.5em; }
+th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: right; vertical-align: middle; }
+th { background: #f0f0f0; }
+th.sortable { cursor: pointer; text-decoration: underline dotted; }
+td.label { text-align: left; font-family: monospace; }
+td img { max-width: 256px; max-height: 256px; image-rendering: pixelated; display: block; }
+caption { text-align: left; font-weight: bold; padding: 4px 0; }
+"""
+
+_SORT_JS = """
+function sortGallery(col, desc) {
+  const body = document.getElementById('gallery-body');
+  const rows = Array.from(body.rows);
+  const key = r => { const v = parseFloat(r.cells[col].dataset.value); return isNaN(v) ? -Infinity : v; };
+  rows.sort((a, b) => desc ? key(b) - key(a) : key(a) - key(b));
+  rows.forEach(r => body.appendChild(r));
+}
+document.querySelectorAll('th.sortable').forEach(th => {
+  th.addEventListener('click', () => {
+    const desc = th.dataset.desc !== 'true';
+    th.dataset.desc = desc;
+    sortGallery(parseInt(th.dataset.col), desc);
+  });
+});
+"""
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return "nan" if math.isnan(value) else f"{value:.4g}"
+    return html.escape(str(value))
+
+
+def _table(table: Table) -> list[str]:
+    out = ["<table>"]
+    if table.caption:
+        out.append(f"<caption>{html.escape(table.caption)}</caption>")
+    out.append("<tr>" + "".join(f"<th>{html.escape(str(h))}</th>" for h in table.header) + "</tr>")
+    for row in table.rows:
+        cells = "".join(
+            f'<td class="label">{_cell(v)}</td>' if i == 0 else f"<td>{_cell(v)}</td>"
+            for i, v in enumerate(row)
+        )
+        out.append(f"<tr>{cells}</tr>")
+    out.append("</table>")
+    return out
+
+
+def save_png(path: Path, image: np.ndarray) -> None:
+    """Write an (H, W, 3) uint8 array as PNG."""
+    from PIL import Image
+
+    image = np.asarray(image)
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"gallery images must be (H, W, 3) uint8, got {image.shape} {image.dtype}")
+    Image.fromarray(image).save(path, format="PNG")
+
+
+def _gallery(gallery: Gallery, image_dir: Path, rel: str) -> list[str]:
+    rows = list(gallery.rows)
+    if gallery.sort_by is not None:
+        nan_last = -math.inf if gallery.descending else math.inf
+
+        def key(row):
+            v = row.values.get(gallery.sort_by, math.nan)
+            return nan_last if math.isnan(v) else v
+
+        rows.sort(key=key, reverse=gallery.descending)
+    first_value_col = 1 + len(gallery.image_columns)
+    head = ["<th>item</th>"] + [f"<th>{html.escape(c)}</th>" for c in gallery.image_columns]
+    for j, name in enumerate(gallery.value_columns):
+        desc = "true" if (name == gallery.sort_by and gallery.descending) else "false"
+        head.append(
+            f'<th class="sortable" data-col="{first_value_col + j}" data-desc="{desc}" '
+            f'title="click to sort">{html.escape(name)}</th>'
+        )
+    out = ["<table>"]
+    if gallery.caption:
+        out.append(f"<caption>{html.escape(gallery.caption)}</caption>")
+    out += ["<thead><tr>" + "".join(head) + "</tr></thead>", '<tbody id="gallery-body">']
+    for row in gallery.rows:
+        if len(row.images) != len(gallery.image_columns):
+            raise ValueError(
+                f"row {row.label!r} has {len(row.images)} images for {len(gallery.image_columns)} columns"
+            )
+    index = {id(row): i for i, row in enumerate(gallery.rows)}
+    for row in rows:
+        i = index[id(row)]
+        cells = [f'<td class="label">{html.escape(row.label)}</td>']
+        for c, image in enumerate(row.images):
+            if image is None:
+                cells.append("<td></td>")
+                continue
+            if isinstance(image, (str, Path)):  # already written: a link relative to the page
+                src = html.escape(Path(image).as_posix(), quote=True)
+            else:
+                name = f"{i:05d}_{c}.png"
+                save_png(image_dir / name, image)
+                src = f"{rel}/{name}"
+            alt = html.escape(f"{row.label} {gallery.image_columns[c]}", quote=True)
+            cells.append(f'<td><img src="{src}" alt="{alt}" loading="lazy"></td>')
+        for name in gallery.value_columns:
+            v = row.values.get(name, math.nan)
+            cells.append(f'<td data-value="{v!r}">{_cell(float(v))}</td>')
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    out += ["</tbody></table>"]
+    return out
+
+
+def write_page(
+    path: str | Path,
+    title: str,
+    *,
+    tables: Sequence[Table] = (),
+    gallery: Gallery | None = None,
+    notes: Sequence[str] = (),
+) -> Path:
+    """Write an HTML page at `path` (its images into ``<stem>_images/`` beside it); return `path`."""
+    path = Path(path)
+    image_dir = path.parent / f"{path.stem}_images"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if gallery is not None and any(
+            isinstance(im, np.ndarray) for row in gallery.rows for im in row.images
+        ):
+            image_dir.mkdir(exist_ok=True)
+        parts = [
+            "<!DOCTYPE html>",
+            '<html><head><meta charset="utf-8">',
+            f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>",
+            f"<h1>{html.escape(title)}</h1>",
+        ]
+        parts += [f"<p>{html.escape(n)}</p>" for n in notes]
+        for table in tables:
+            parts += _table(table)
+        if gallery is not None:
+            parts += _gallery(gallery, image_dir, image_dir.name)
+            parts.append(f"<script>{_SORT_JS}</script>")
+        parts.append("</body></html>")
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text("\n".join(parts) + "\n", encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        raise BadFileError(path, f"cannot write the page ({exc.strerror or exc})") from exc
+    return path
