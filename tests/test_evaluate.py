@@ -113,3 +113,29 @@ def test_missing_weights_tell_how_to_install(tmp_path, depth_model, capsys, monk
     argv = ["evaluate", "--checkpoint", str(depth_model), "--config", "synthetic_depth", *TINY_DEPTH]
     assert main([*argv, "--metrics", "lpips_alex", "--out", str(tmp_path / "o")]) == 2
     _one_line_error(capsys, "guided-pix2pix weights install lpips")
+
+
+def test_texture_patches_redrawn_per_sketch(tmp_path):
+    """The official texture protocol: several random patch draws per test sketch (TextureGAN files)."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    root = tmp_path / "tg"
+    for stem in ("a", "b"):
+        photo = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+        mask = np.zeros((64, 64, 3), np.uint8)
+        mask[16:48, 16:48] = 255
+        for folder, image in (("val_img", photo), ("val_skg", 255 - photo // 4), ("eroded_val_seg", mask)):
+            (root / folder / "shoes").mkdir(parents=True, exist_ok=True)
+            Image.fromarray(image).save(root / folder / "shoes" / f"{stem}.jpg")
+    model = tmp_path / "g"
+    Generator(backbone="unet", input_nc=1, guide_nc=4, output_nc=3, ngf=4, n_layers=5).save_pretrained(model)
+    argv = ["evaluate", "--checkpoint", str(model), "--out", str(tmp_path / "o"), "--config", "texture"]
+    overrides = [f"data.options.root={root}", "data.options.size=64"]
+    assert main([*argv, "--patches", "3", "--metrics", "psnr,ssim", *overrides]) == 0
+    result = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    assert result["patches_per_item"] == 3 and result["rows"] == 6
+    assert sorted({(row["id"], row["patch"]) for row in result["per_image"]}) == [
+        (f"texturegan/shoes/{s}", r) for s in "ab" for r in range(3)
+    ]
