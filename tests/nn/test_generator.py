@@ -142,11 +142,12 @@ def test_residual_output_adds_input():
         n_blocks=1,
         residual=True,
     )
-    # zero the last conv: the network's own output is tanh(0) = 0, so the output is the input
-    torch.nn.init.zeros_(G.body.head[1].weight)
-    torch.nn.init.zeros_(G.body.head[1].bias)
+    # the last conv starts at zero: tanh(0) = 0, so an untrained model returns its input
     x = torch.rand(1, 1, 16, 16) * 2 - 1
-    assert torch.allclose(G(x, torch.randn(1, 3, 16, 16)), x)
+    assert torch.equal(G(x, torch.randn(1, 3, 16, 16)), x)
+    # and it trains: the head gets a gradient
+    G(x, torch.randn(1, 3, 16, 16)).sum().backward()
+    assert G.body.head[1].weight.grad.abs().sum() > 0
 
 
 def test_from_pretrained_rejects_bad_folders(tmp_path):

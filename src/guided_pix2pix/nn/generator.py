@@ -33,7 +33,8 @@ class GeneratorConfig:
         n_layers: stride-2 levels of the U-Net backbone (official 8; 7 for texture); >= 3.
         norm: one of NORMS: "instance" (official), "batch", "none".
         bottleneck: hidden width of the parameter generators (official 100).
-        residual: if true, output = clamp(input + tanh(net), -1, 1) instead of tanh(net); needs
+        residual: if true, output = clamp(input + tanh(net), -1, 1) instead of tanh(net), with the
+            last conv initialised to zero so that training starts from output = input; needs
             output_nc == input_nc. Not in the official networks; the quickstart's depth preset uses it.
     """
 
@@ -130,6 +131,11 @@ class Generator(nn.Module):
             SCHEMES[config.conditioning],
         )
         init_weights(self)
+        if config.residual:  # start as the identity (output = input): the net learns a correction
+            head = [m for m in self.body.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))][-1]
+            nn.init.zeros_(head.weight)
+            if head.bias is not None:
+                nn.init.zeros_(head.bias)
         self.execution_mode = "fast"
 
     # -- running ---------------------------------------------------------------------------
