@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from guided_pix2pix import weights
 
@@ -32,12 +31,6 @@ def lpips_weights():
 def fid_weights():
     """The cache folder holding the FID Inception TorchScript."""
     return _install_or_skip("fid")
-
-
-def to_tensor(img: np.ndarray) -> torch.Tensor:
-    """(H, W) or (H, W, C) array -> (1, C, H, W) float64 tensor with the same values."""
-    img = img[:, :, None] if img.ndim == 2 else img
-    return torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))).double()[None]
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import to_tensor
+from metric_helpers import to_tensor
 from skimage import data
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 

@@ -33,7 +33,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
-import torch.nn.functional as F
 
 from ..errors import BadOptionError
 from ._common import as_pair, reduce, to_unit
@@ -54,6 +53,17 @@ def gaussian_window(sigma: float = 1.5, truncate: float = 3.5) -> torch.Tensor:
     return w / w.sum()
 
 
+def _filter_valid(x: torch.Tensor, window: torch.Tensor, dim: int) -> torch.Tensor:
+    """Correlate `x` with a 1-D window along `dim`, keeping only full windows (shift-and-add;
+    faster than grouped float64 convolutions on the CPU)."""
+    weights = window.tolist()
+    n = x.shape[dim] - len(weights) + 1
+    out = x.narrow(dim, 0, n) * weights[0]
+    for i, w in enumerate(weights[1:], start=1):
+        out = out.add(x.narrow(dim, i, n), alpha=w)
+    return out
+
+
 def ssim_map(
     pred: torch.Tensor,
     target: torch.Tensor,
@@ -71,10 +81,8 @@ def ssim_map(
     k = window.numel()
     if h < k or w < k:
         raise BadOptionError("pred", f"image of {h}x{w} pixels is smaller than the {k}x{k} SSIM window")
-    win = window.to(device=pred.device, dtype=pred.dtype)
     stack = torch.cat([pred, target, pred * pred, target * target, pred * target], dim=1)  # (N, 5C, H, W)
-    stack = F.conv2d(stack, win.view(1, 1, k, 1).expand(5 * c, 1, k, 1), groups=5 * c)  # filter rows
-    stack = F.conv2d(stack, win.view(1, 1, 1, k).expand(5 * c, 1, 1, k), groups=5 * c)  # filter columns
+    stack = _filter_valid(_filter_valid(stack, window, dim=2), window, dim=3)  # (N, 5C, H', W')
     ux, uy, uxx, uyy, uxy = stack.split(c, dim=1)  # each (N, C, H', W')
     cov_norm = k * k / (k * k - 1) if sample_covariance else 1.0
     vx = cov_norm * (uxx - ux * ux)
