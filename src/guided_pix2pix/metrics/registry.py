@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 
 import torch
 
@@ -69,6 +69,7 @@ class Metric:
     higher_is_better: bool
     unit: str = ""
     needs: tuple[str, ...] = ()
+    _: KW_ONLY  # the fields below are keyword-only
     weights: str | None = None
     options: tuple[str, ...] = ()
     stream: Callable | None = None
@@ -100,8 +101,16 @@ METRICS: dict[str, Metric] = {
     "inception_score": Metric(
         inception_score, "set", True, needs=("classifier",), options=("splits",), stream=ISAccumulator
     ),
-    "depth_rmse_a": Metric(functools.partial(depth_rmse, protocol="A"), "paired", False, "cm", _DEPTH_NEEDS),
-    "depth_mae_a": Metric(functools.partial(depth_mae, protocol="A"), "paired", False, "cm", _DEPTH_NEEDS),
-    "depth_rmse_b": Metric(functools.partial(depth_rmse, protocol="B"), "paired", False, "cm", _DEPTH_NEEDS),
-    "depth_mae_b": Metric(functools.partial(depth_mae, protocol="B"), "paired", False, "cm", _DEPTH_NEEDS),
+    "depth_rmse_a": Metric(
+        functools.partial(depth_rmse, protocol="A"), "paired", False, "cm", _DEPTH_NEEDS, options=("valid",)
+    ),
+    "depth_mae_a": Metric(
+        functools.partial(depth_mae, protocol="A"), "paired", False, "cm", _DEPTH_NEEDS, options=("valid",)
+    ),
+    "depth_rmse_b": Metric(
+        functools.partial(depth_rmse, protocol="B"), "paired", False, "cm", _DEPTH_NEEDS, options=("valid",)
+    ),
+    "depth_mae_b": Metric(
+        functools.partial(depth_mae, protocol="B"), "paired", False, "cm", _DEPTH_NEEDS, options=("valid",)
+    ),
 }
