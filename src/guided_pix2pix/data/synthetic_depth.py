@@ -22,9 +22,8 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from .base import ItemDataset, check_choice, check_count, check_size
 from .depth import DEPTH_RANGE_M, check_protocol, make_depth_item
-from .synthetic_common import SPLIT_CODES, item_rng
+from .synthetic_common import SyntheticDataset
 
 _STREAM = 1  # keeps the depth task's random streams apart from the other synthetic tasks
 
@@ -322,7 +321,7 @@ def render_scene(rng: np.random.Generator, size: tuple[int, int]) -> tuple[np.nd
     return rgb, depth
 
 
-class SyntheticDepthDataset(ItemDataset):
+class SyntheticDepthDataset(SyntheticDataset):
     """Guided depth up-sampling on procedural rooms; no files needed.
 
     Options (all keyword): size (height, width) pixels, default (128, 128); count = number of
@@ -333,6 +332,10 @@ class SyntheticDepthDataset(ItemDataset):
 
     task = "depth"
     channels = (1, 3, 1)
+
+    name = "synthetic_depth"
+    stream = _STREAM
+    min_size = 8
 
     def __init__(
         self,
@@ -346,19 +349,11 @@ class SyntheticDepthDataset(ItemDataset):
         on_error: str = "raise",
         crop_size=None,
     ):
-        super().__init__(augment=augment, on_error=on_error, crop_size=crop_size)
-        check_choice("split", split, tuple(SPLIT_CODES))
-        self.split = split
-        self.size = check_size("size", size)
-        self.count = check_count("count", count)
-        self.seed = check_count("seed", seed, minimum=0)
+        super().__init__(split, size, count, seed, augment=augment, on_error=on_error, crop_size=crop_size)
         self.protocol, self.scale = check_protocol(protocol, scale)
 
-    def __len__(self) -> int:
-        return self.count
-
     def load_item(self, index: int) -> dict:
-        rng = item_rng(self.seed, self.split, index, _STREAM)
+        rng = self.item_rng(index)
         rgb, depth = render_scene(rng, self.size)
         rgb = np.round(rgb * 255.0) / 255.0  # an 8-bit camera image, as NYU's and Middlebury's
         return make_depth_item(
@@ -366,5 +361,5 @@ class SyntheticDepthDataset(ItemDataset):
             torch.from_numpy(depth),
             scale=self.scale,
             protocol=self.protocol,
-            item_id=f"synthetic_depth/{self.split}/{self.seed}/{index}",
+            item_id=self.item_id(index),
         )

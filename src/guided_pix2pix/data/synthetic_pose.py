@@ -20,8 +20,7 @@ import colorsys
 import numpy as np
 import torch
 
-from .base import ItemDataset, check_choice, check_count, check_size
-from .synthetic_common import SPLIT_CODES, item_rng
+from .synthetic_common import SyntheticDataset
 
 _STREAM = 2
 KEYPOINTS = (
@@ -202,7 +201,7 @@ def heatmaps(pts: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return maps
 
 
-class SyntheticPoseDataset(ItemDataset):
+class SyntheticPoseDataset(SyntheticDataset):
     """Pose transfer on procedural figures; no files needed.
 
     Options: size (height, width) pixels, default (128, 128); count; seed; split "train" |
@@ -212,28 +211,12 @@ class SyntheticPoseDataset(ItemDataset):
     task = "pose"
     channels = (3, 18, 3)
 
-    def __init__(
-        self,
-        split: str = "train",
-        size=(128, 128),
-        count: int = 1000,
-        seed: int = 0,
-        augment: bool = False,
-        on_error: str = "raise",
-        crop_size=None,
-    ):
-        super().__init__(augment=augment, on_error=on_error, crop_size=crop_size)
-        check_choice("split", split, tuple(SPLIT_CODES))
-        self.split = split
-        self.size = check_size("size", size, minimum=32)
-        self.count = check_count("count", count)
-        self.seed = check_count("seed", seed, minimum=0)
-
-    def __len__(self) -> int:
-        return self.count
+    name = "synthetic_pose"
+    stream = _STREAM
+    min_size = 32
 
     def load_item(self, index: int) -> dict:
-        rng = item_rng(self.seed, self.split, index, _STREAM)
+        rng = self.item_rng(index)
         fig = sample_figure(rng)
         pose_p, pose_q = sample_pose(rng, fig, self.size), sample_pose(rng, fig, self.size)
 
@@ -244,5 +227,5 @@ class SyntheticPoseDataset(ItemDataset):
             "input": image(pose_p),
             "guide": torch.from_numpy(heatmaps(pose_q, self.size)),
             "target": image(pose_q),
-            "meta": {"id": f"synthetic_pose/{self.split}/{self.seed}/{index}"},
+            "meta": {"id": self.item_id(index)},
         }

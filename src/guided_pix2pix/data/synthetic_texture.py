@@ -25,9 +25,8 @@ import numpy as np
 import torch
 
 from ..errors import BadFileError
-from .base import ItemDataset, check_choice, check_count, check_size
 from .color import normalize_lab, rgb_to_lab
-from .synthetic_common import SPLIT_CODES, item_rng
+from .synthetic_common import SyntheticDataset
 from .texturegan import PATCH_MAX, PATCH_MIN, place_patch
 
 _STREAM = 3
@@ -178,7 +177,7 @@ def render_object(rng, size):
     return mask, sketch, photo
 
 
-class SyntheticTextureDataset(ItemDataset):
+class SyntheticTextureDataset(SyntheticDataset):
     """Texture transfer on procedural shoes and bags; no files needed.
 
     Options: size (height, width) pixels, default (128, 128); count; seed; split "train" |
@@ -187,6 +186,10 @@ class SyntheticTextureDataset(ItemDataset):
 
     task = "texture"
     channels = (1, 4, 3)
+
+    name = "synthetic_texture"
+    stream = _STREAM
+    min_size = 64
 
     def __init__(
         self,
@@ -198,22 +201,14 @@ class SyntheticTextureDataset(ItemDataset):
         on_error: str = "raise",
         crop_size=None,
     ):
-        super().__init__(augment=augment, on_error=on_error, crop_size=crop_size)
-        check_choice("split", split, tuple(SPLIT_CODES))
-        self.split = split
-        self.size = check_size("size", size, minimum=64)
-        self.count = check_count("count", count)
-        self.seed = check_count("seed", seed, minimum=0)
+        super().__init__(split, size, count, seed, augment=augment, on_error=on_error, crop_size=crop_size)
         scale = min(self.size) / 128
         self.side_range = (max(2, round(PATCH_MIN * scale)), max(3, round(PATCH_MAX * scale)))
-
-    def __len__(self) -> int:
-        return self.count
 
     def load_item(self, index: int) -> dict:
         from scipy import ndimage
 
-        rng = item_rng(self.seed, self.split, index, _STREAM)
+        rng = self.item_rng(index)
         mask, sketch, photo = render_object(rng, self.size)
         rgb = (
             torch.from_numpy(np.stack([sketch, photo])).permute(0, 3, 1, 2).double()
@@ -226,5 +221,5 @@ class SyntheticTextureDataset(ItemDataset):
             "input": torch.from_numpy(lab[0, 0:1]).float(),
             "guide": torch.from_numpy(guide).float(),
             "target": torch.from_numpy(lab[1]).float(),
-            "meta": {"id": f"synthetic_texture/{self.split}/{self.seed}/{index}"},
+            "meta": {"id": self.item_id(index)},
         }
