@@ -55,17 +55,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def one_line(exc: BaseException) -> str:
+    """The first line of an error, an OSError as 'FILE: reason', a MemoryError as 'out of memory'."""
+    if isinstance(exc, OSError) and not isinstance(exc, UserError) and exc.strerror:
+        where = exc.filename if exc.filename is not None else None
+        return f"{where}: {exc.strerror}" if where is not None else exc.strerror
+    if isinstance(exc, MemoryError):
+        return f"out of memory{f' ({exc})' if str(exc) else ''}"
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    # KEY=VALUE overrides may stand between options (`--out X a=1 --config P b=2`); argparse
+    # collects only one contiguous group into the positional list, the rest arrives here.
+    stray = [a for a in extra if a.startswith("-") or "=" not in a or not hasattr(args, "overrides")]
+    if stray:
+        parser.error(f"unrecognized arguments: {' '.join(stray)}")
+    if extra:
+        args.overrides = list(args.overrides or []) + extra
     debug = getattr(args, "debug", False)
     try:
         code = args._run(args)
-    except (UserError, FileNotFoundError, NotADirectoryError, PermissionError, IsADirectoryError) as exc:
+    except (UserError, OSError, MemoryError) as exc:
+        # bad arguments and files (UserError), and what the machine refused: a missing or
+        # unwritable path, a full disk (OSError), an allocation too large (MemoryError)
         if debug:
             raise
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        sys.stderr.write(f"guided-pix2pix {args.command}: error: {msg}\n")
+        sys.stderr.write(f"guided-pix2pix {args.command}: error: {one_line(exc)}\n")
         return 2
     except KeyboardInterrupt:
         sys.stderr.write(f"guided-pix2pix {args.command}: interrupted\n")
