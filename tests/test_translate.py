@@ -10,15 +10,10 @@ import pytest
 import torch
 
 from guided_pix2pix.cli import main
+from guided_pix2pix.data.folder import to_signed_unit
+from guided_pix2pix.data.transforms import reflect_pad_to
 from guided_pix2pix.imageio import read_image, write_image
-from guided_pix2pix.inference import (
-    from_signed_unit,
-    locate_generator,
-    padded_size,
-    reflect_pad,
-    run_padded,
-    to_signed_unit,
-)
+from guided_pix2pix.inference import from_signed_unit, locate_generator, padded_size, run_padded
 from guided_pix2pix.nn.generator import Generator
 
 
@@ -165,9 +160,9 @@ def test_padding_helpers():
     model = Generator(input_nc=1, guide_nc=1, output_nc=1, ngf=2, n_blocks=0)
     assert padded_size(model, 5, 17) == (16, 24)  # minimum 16, multiple 8
     x = torch.arange(6.0).view(1, 1, 2, 3)
-    y = reflect_pad(x, 7, 8)
+    y = reflect_pad_to(x, 7, 8)
     assert y.shape == (1, 1, 7, 8) and torch.equal(y[..., :2, :3], x)
-    assert reflect_pad(torch.ones(1, 1, 1, 1), 4, 4).shape == (1, 1, 4, 4)
+    assert reflect_pad_to(torch.ones(1, 1, 1, 1), 4, 4).shape == (1, 1, 4, 4)
     out = run_padded(model.eval(), torch.zeros(2, 1, 9, 11), torch.zeros(2, 1, 9, 11))
     assert out.shape == (2, 1, 9, 11)
 

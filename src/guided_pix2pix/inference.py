@@ -3,12 +3,12 @@
 - `locate_generator(path)`: a `save_pretrained` folder, or a run folder (``RUN/generator``,
   else the newest ``RUN/checkpoints/step_*/generator``).
 - `resolve_device("auto" | "cpu" | "cuda" | "cuda:1" | "mps")`: "auto" is the best available.
-- `pad_for(model, h, w)` / `run_padded(model, input, guide)`: reflect-pad (N, C, H, W) batches
-  at the bottom and right to the sizes the backbone accepts (`Generator.body.size_rule`), run,
-  crop back to (H, W).
+- `padded_size(model, h, w)` / `run_padded(model, input, guide)`: reflect-pad (N, C, H, W)
+  batches at the bottom and right to the sizes the backbone accepts (`Generator.body.size_rule`),
+  run, crop back to (H, W).
 - `batches_by_size(items, batch_size)`: group dataset items of equal spatial size into batches.
-- `to_signed_unit` / `from_signed_unit`: file values <-> network values, the mapping of
-  `FolderDataset` (uint8 / 255, uint16 / 65535 to [-1, 1]; float arrays used as stored).
+- `from_signed_unit`: network values -> file values, the inverse of `FolderDataset`'s
+  `to_signed_unit` (uint8 / 255, uint16 / 65535 to [-1, 1]; float arrays used as stored).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
+from .data.transforms import reflect_pad_to
 from .errors import BadFileError, BadOptionError
 from .nn.generator import CONFIG_NAME, WEIGHTS_NAME, Generator
 
@@ -99,27 +99,12 @@ def padded_size(model: Generator, h: int, w: int) -> tuple[int, int]:
     return up(h), up(w)
 
 
-def reflect_pad(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """Reflect-pad (N, C, h, w) at the bottom and right to (height, width) pixels.
-
-    Images smaller than the padding are reflected repeatedly; a 1-pixel side is replicated.
-    """
-    while x.shape[-2] < height or x.shape[-1] < width:
-        h, w = x.shape[-2:]
-        ph, pw = min(height - h, max(h - 1, 0)), min(width - w, max(w - 1, 0))
-        if (height > h and h == 1) or (width > w and w == 1):
-            x = F.pad(x, (0, width - w if w == 1 else 0, 0, height - h if h == 1 else 0), mode="replicate")
-            continue
-        x = F.pad(x, (0, pw, 0, ph), mode="reflect")  # (N, C, h, w) -> (N, C, h + ph, w + pw)
-    return x
-
-
 @torch.no_grad()
 def run_padded(model: Generator, input: torch.Tensor, guide: torch.Tensor) -> torch.Tensor:
     """G(input, guide) for (N, C, H, W) batches of any H, W: pad, run, crop back; float32 output."""
     h, w = input.shape[-2:]
     H, W = padded_size(model, h, w)
-    out = model(reflect_pad(input, H, W), reflect_pad(guide, H, W))
+    out = model(reflect_pad_to(input, H, W), reflect_pad_to(guide, H, W))
     return out[..., :h, :w].float()
 
 
@@ -158,13 +143,6 @@ def to_device(batch: dict, device: torch.device) -> dict:
 
 
 # ----------------------------------------------------------------------------- file values
-def to_signed_unit(arr: np.ndarray, path: Path) -> torch.Tensor:
-    """(H, W, C) file array -> (C, H, W) float32 in [-1, 1], as `FolderDataset` maps it."""
-    from .data.folder import to_signed_unit as folder_mapping
-
-    return folder_mapping(arr, path)
-
-
 def from_signed_unit(x: torch.Tensor, dtype: np.dtype) -> np.ndarray:
     """(C, H, W) network values in [-1, 1] -> (H, W, C) array of `dtype` (the inverse mapping).
 

@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..data.folder import probe_image
+from ..data.folder import probe_image, to_signed_unit
 from ..errors import BadFileError, BadOptionError
 from ..imageio import SUFFIXES, read_image, write_image
-from ..inference import from_signed_unit, load_generator, resolve_device, run_padded, to_signed_unit
+from ..inference import from_signed_unit, load_generator, resolve_device, run_padded
 
 
 def add_arguments(parser) -> None:

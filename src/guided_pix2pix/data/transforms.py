@@ -106,6 +106,23 @@ class Compose:
         return item
 
 
+def reflect_pad_to(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Reflect-pad (N, C, h, w) at the bottom and right to (height, width) pixels.
+
+    Images smaller than the padding are reflected repeatedly; a 1-pixel side is replicated.
+    """
+    pad_h, pad_w = height - x.shape[-2], width - x.shape[-1]
+    while pad_h > 0 or pad_w > 0:
+        cur_h, cur_w = x.shape[-2:]
+        step_h, step_w = min(max(pad_h, 0), cur_h - 1), min(max(pad_w, 0), cur_w - 1)
+        if step_h == 0 and step_w == 0:  # only 1-pixel sides are left to grow: replicate them
+            x = F.pad(x, (0, max(pad_w, 0), 0, max(pad_h, 0)), mode="replicate")
+            break
+        x = F.pad(x, (0, step_w, 0, step_h), mode="reflect")  # (N, C, h, w) -> (N, C, h + step_h, w + step_w)
+        pad_h, pad_w = pad_h - step_h, pad_w - step_w
+    return x
+
+
 def pad_to_multiple(tensor: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:
     """Reflect-pad the last two axes at the bottom and right up to multiples of `multiple`.
 
@@ -116,16 +133,8 @@ def pad_to_multiple(tensor: torch.Tensor, multiple: int) -> tuple[torch.Tensor, 
     if int(multiple) < 1:
         raise BadOptionError("multiple", f"must be a positive integer, got {multiple!r}")
     h, w = tensor.shape[-2:]
-    pad_h, pad_w = (-h) % multiple, (-w) % multiple
     x = tensor.reshape(-1, 1, h, w) if tensor.ndim < 4 else tensor  # (..., h, w) -> (N, C, h, w)
-    while pad_h or pad_w:
-        cur_h, cur_w = x.shape[-2:]
-        step_h, step_w = min(pad_h, max(cur_h - 1, 0)), min(pad_w, max(cur_w - 1, 0))
-        if step_h == 0 and step_w == 0:  # a 1-pixel side cannot be reflected
-            x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
-            break
-        x = F.pad(x, (0, step_w, 0, step_h), mode="reflect")
-        pad_h, pad_w = pad_h - step_h, pad_w - step_w
+    x = reflect_pad_to(x, h + (-h) % multiple, w + (-w) % multiple)
     if tensor.ndim < 4:
         x = x.reshape(*tensor.shape[:-2], *x.shape[-2:])  # (N, C, H', W') -> (..., H', W')
     return x, (h, w)
