@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from .errors import BadFileError
+from .errors import BadFileError, writing
 from .safety import load_torch_weights
 
 PREFIX = "step_"
@@ -49,6 +49,38 @@ def _fsync_tree(folder: Path) -> None:
         os.close(fd)
 
 
+class _RecordingFile:
+    """A binary file whose `write` remembers the OSError it raised: torch.save reports a failed
+    write (a full disk) as a RuntimeError without the cause, and this keeps the cause."""
+
+    def __init__(self, fh):
+        self.fh, self.error = fh, None
+
+    def write(self, data) -> int:
+        try:
+            return self.fh.write(data)
+        except OSError as exc:
+            self.error = exc
+            raise
+
+    def flush(self) -> None:
+        self.fh.flush()
+
+
+def torch_save(obj, path: Path) -> None:
+    """`torch.save(obj, path)`, flushed and fsynced; a failed write raises its OSError."""
+    with open(path, "wb") as fh:
+        out = _RecordingFile(fh)
+        try:
+            torch.save(obj, out)
+        except RuntimeError:
+            if out.error is not None:
+                raise out.error from None
+            raise
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
 def checkpoint_dir(root: Path, step: int) -> Path:
     return root / f"{PREFIX}{step:08d}"
 
@@ -60,17 +92,23 @@ def save_checkpoint(root: Path, step: int, state: dict, generator, keep_last: in
     tmp = root / f".tmp_{final.name}"
     if tmp.exists():
         shutil.rmtree(tmp)
-    tmp.mkdir()
-    torch.save(state, tmp / STATE)
-    generator.save_pretrained(tmp / "generator")
-    files = sorted(p for p in tmp.rglob("*") if p.is_file())
-    meta = {"step": step, "sha256": {str(p.relative_to(tmp)): _sha256(p) for p in files}}
-    (tmp / META).write_text(json.dumps(meta, indent=1))
-    _fsync_tree(tmp)
-    if final.exists():  # a rerun reached the same step again: replace it
-        shutil.rmtree(final)
-    os.replace(tmp, final)
-    _fsync_tree(root)
+    try:
+        with writing(tmp, f"checkpoint write failed at step {step}"):
+            tmp.mkdir()
+            torch_save(state, tmp / STATE)
+            generator.save_pretrained(tmp / "generator")
+            files = sorted(p for p in tmp.rglob("*") if p.is_file())
+            meta = {"step": step, "sha256": {str(p.relative_to(tmp)): _sha256(p) for p in files}}
+            (tmp / META).write_text(json.dumps(meta, indent=1))
+            _fsync_tree(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)  # free the space a half-written checkpoint holds
+        raise
+    with writing(final, f"checkpoint rename failed at step {step}"):
+        if final.exists():  # a rerun reached the same step again: replace it
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+        _fsync_tree(root)
     for old in list_checkpoints(root)[:-keep_last]:
         shutil.rmtree(old, ignore_errors=True)
     return final

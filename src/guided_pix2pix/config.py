@@ -11,6 +11,8 @@ unknown presets and values of the wrong type are errors naming the key.
 from __future__ import annotations
 
 import copy
+import math
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -116,6 +118,9 @@ def _merge(base: dict, update: dict, where: tuple[str, ...], source: str) -> Non
             base[key] = _coerce(dotted, current, value, source)
 
 
+_FLOAT_TEXT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
 def _coerce(dotted: str, default, value, source: str):
     """Check `value` against the type of the default; ints are accepted where floats are."""
     if default is None or value is None:
@@ -126,6 +131,8 @@ def _coerce(dotted: str, default, value, source: str):
         return value
     if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if isinstance(default, float) and isinstance(value, str) and _FLOAT_TEXT.fullmatch(value.strip()):
+        return float(value)  # YAML 1.1 reads `1e-4` (no dot) as a string
     if isinstance(default, (int, float)) and (
         isinstance(value, bool) or not isinstance(value, type(default))
     ):
@@ -219,8 +226,8 @@ def validate(cfg: dict) -> None:
         raise BadOptionError("train.precision", f"must be fp32 or bf16, got {t['precision']!r}")
     if t["device"] not in ("auto", "cpu"):
         raise BadOptionError("train.device", f"must be auto or cpu, got {t['device']!r}")
-    if t["lr"] <= 0:
-        raise BadOptionError("train.lr", f"must be > 0, got {t['lr']}")
+    if not (t["lr"] > 0 and math.isfinite(t["lr"])):
+        raise BadOptionError("train.lr", f"must be a finite number > 0, got {t['lr']}")
     crop = t["crop"]
     if crop is not None and not (
         isinstance(crop, list) and len(crop) == 2 and all(isinstance(c, int) and c > 0 for c in crop)

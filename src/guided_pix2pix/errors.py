@@ -29,3 +29,39 @@ class BadOptionError(UserError):
         self.option = option
         self.problem = problem
         super().__init__(f"{option}: {problem}")
+
+
+def _os_reason(exc: BaseException) -> str:
+    """A short reason for a failed write: the OS error text where one can be found."""
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc) or type(exc).__name__
+    text = str(exc)
+    # safetensors: 'Error while serializing: IoError(Os { code: 28, kind: StorageFull, message: "..." })'
+    start = text.find('message: "')
+    if start >= 0:
+        end = text.find('"', start + 10)
+        if end > start:
+            return text[start + 10 : end]
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+
+
+class writing:
+    """Context manager: turn a failed write (full disk, read-only or vanished folder) into
+    `BadFileError(path, "<what> (<OS reason>)")`.
+
+    It converts `OSError` and the errors that safetensors raises for I/O failures; anything
+    else (a bug) goes through unchanged.
+    """
+
+    def __init__(self, path, what: str = "write failed"):
+        self.path, self.what = path, what
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc is None or isinstance(exc, UserError):
+            return False
+        if isinstance(exc, OSError) or (type(exc).__name__ == "SafetensorError" and "IoError" in str(exc)):
+            raise BadFileError(self.path, f"{self.what} ({_os_reason(exc)})") from exc
+        return False

@@ -24,7 +24,8 @@ SUFFIXES = IMAGE_SUFFIXES + ARRAY_SUFFIXES
 MAX_PIXELS = 64 * 1024 * 1024
 
 
-def _check_size(path: Path, shape) -> None:
+def check_pixels(path: Path, shape) -> None:
+    """Refuse a (H, W, ...) shape with no pixels or over `MAX_PIXELS`, before anything is decoded."""
     if len(shape) < 2:
         raise BadFileError(path, f"expected a 2-D image or (H, W, C) array, found shape {tuple(shape)}")
     n = int(shape[0]) * int(shape[1])
@@ -45,7 +46,7 @@ def _read_pil(path: Path) -> np.ndarray:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as im:
-                _check_size(path, (im.height, im.width))
+                check_pixels(path, (im.height, im.width))
                 mode = im.mode
                 if mode in ("I;16", "I;16B", "I;16L", "I"):
                     arr = np.asarray(im, dtype=np.uint32 if mode == "I" else np.uint16)
@@ -65,23 +66,36 @@ def _read_pil(path: Path) -> np.ndarray:
                 arr = np.array(arr)  # force full decode now, inside the error handler
     except BadFileError:
         raise
-    except Image.DecompressionBombWarning as exc:
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
         raise BadFileError(path, f"image exceeds the pixel limit ({exc})") from exc
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+    except (OSError, SyntaxError, ValueError) as exc:
         raise BadFileError(path, f"truncated or corrupt image ({exc})") from exc
     return _as_hwc(arr)
+
+
+class quiet_tifffile:
+    """Silence tifffile's own log lines (it logs corrupt headers before raising); the error we
+    raise says it once, in one line."""
+
+    def __enter__(self):
+        import logging
+
+        self.logger = logging.getLogger("tifffile")
+        self.was = self.logger.disabled
+        self.logger.disabled = True
+
+    def __exit__(self, *exc):
+        self.logger.disabled = self.was
+        return False
 
 
 def _read_tiff(path: Path) -> np.ndarray:
     import tifffile
 
     try:
-        with tifffile.TiffFile(path) as tif:
+        with quiet_tifffile(), tifffile.TiffFile(path) as tif:
             page = tif.pages[0]
-            _check_size(
-                path,
-                page.shape[:2] if page.shape[-1] not in (1, 3, 4) or len(page.shape) == 3 else page.shape,
-            )
+            check_pixels(path, tiff_hw(page.shape))
             arr = page.asarray()
     except BadFileError:
         raise
@@ -96,7 +110,55 @@ def _read_tiff(path: Path) -> np.ndarray:
     return _as_hwc(arr)
 
 
+def tiff_hw(shape) -> tuple[int, ...]:
+    """(H, W) of a TIFF page shape: (H, W), (H, W, C) or planar (C, H, W) with C in 1, 3, 4."""
+    shape = tuple(int(n) for n in shape)
+    if len(shape) == 3 and shape[0] in (1, 3, 4) and shape[-1] not in (1, 3, 4):
+        return shape[1:]
+    return shape[:2] if len(shape) >= 2 else shape
+
+
+def array_header(path: Path) -> tuple[tuple[int, ...], np.dtype]:
+    """(shape, dtype) of an .npy file or of the one array in an .npz, from the header only."""
+    import zipfile
+
+    def read(fh):
+        version = np.lib.format.read_magic(fh)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
+        else:
+            shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
+        return tuple(shape), dtype
+
+    try:
+        if path.suffix.lower() == ".npz":
+            with zipfile.ZipFile(path) as zf:
+                names = [n for n in zf.namelist() if n.endswith(".npy")]
+                if len(names) != 1 or len(zf.namelist()) != 1:
+                    raise BadFileError(
+                        path, f"an .npz must hold exactly one array, found {len(zf.namelist())}"
+                    )
+                with zf.open(names[0]) as fh:
+                    return read(fh)
+        with open(path, "rb") as fh:
+            return read(fh)
+    except BadFileError:
+        raise
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise BadFileError(path, f"truncated or corrupt array header ({exc})") from exc
+
+
 def _read_array(path: Path) -> np.ndarray:
+    shape, dtype = array_header(path)  # size checks before numpy allocates anything
+    if len(shape) not in (2, 3):
+        raise BadFileError(path, f"expected an (H, W) or (H, W, C) array, found shape {shape}")
+    check_pixels(path, shape)
+    if dtype.hasobject:
+        raise BadFileError(path, "object arrays are refused (they would need pickle)")
+    if dtype.kind not in "biuf":
+        raise BadFileError(path, f"array of dtype {dtype} is not numeric image data")
+    if len(shape) == 3 and shape[2] > 1024:
+        raise BadFileError(path, f"{shape[2]} channels: expected (H, W, C) with C <= 1024")
     try:
         if path.suffix.lower() == ".npz":
             with np.load(path, allow_pickle=False) as npz:
@@ -113,7 +175,7 @@ def _read_array(path: Path) -> np.ndarray:
         raise BadFileError(path, f"truncated or corrupt array file ({exc})") from exc
     if arr.ndim not in (2, 3):
         raise BadFileError(path, f"expected an (H, W) or (H, W, C) array, found shape {arr.shape}")
-    _check_size(path, arr.shape)
+    check_pixels(path, arr.shape)
     if arr.dtype not in (np.uint8, np.uint16):
         arr = arr.astype(np.float32)
     return _as_hwc(arr)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import pickle
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -80,11 +81,24 @@ def load_torch_weights(path: str | Path) -> dict:
     if path.stat().st_size == 0:
         raise BadFileError(path, "empty file (0 bytes)")
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # e.g. "Detected pickle protocol 4": the error says enough
+            warnings.simplefilter("ignore")
+            obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise BadFileError(path, f"refused or corrupt checkpoint: {first}") from exc
+        raise BadFileError(
+            path,
+            f"refused or corrupt: not a checkpoint of tensors and plain containers ({_torch_reason(exc)})",
+        ) from exc
     except (RuntimeError, EOFError, ValueError, OSError, AttributeError, KeyError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise BadFileError(path, f"truncated or corrupt checkpoint: {first}") from exc
+        raise BadFileError(path, f"truncated or corrupt checkpoint ({_torch_reason(exc)})") from exc
     return obj
+
+
+def _torch_reason(exc: BaseException) -> str:
+    """The informative sentence of a torch.load error, without its advice to disable weights_only."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith(("Weights only load failed", "Check the documentation", "Please file an issue")):
+            continue
+        return line.split(". ")[0].rstrip(".")
+    return type(exc).__name__

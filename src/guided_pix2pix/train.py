@@ -21,15 +21,16 @@ import math
 import os
 import sys
 import time
+import warnings
 from contextlib import nullcontext
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from .checkpoint import load_latest_checkpoint, save_checkpoint
+from .checkpoint import checkpoint_dir, load_latest_checkpoint, save_checkpoint
 from .config import dump_config
-from .errors import BadFileError, BadOptionError, UserError
+from .errors import BadFileError, BadOptionError, UserError, writing
 from .nn.discriminator import Discriminator, DiscriminatorConfig
 from .nn.generator import Generator, GeneratorConfig
 from .nn.losses import make_gan_loss
@@ -211,6 +212,52 @@ def validate(generator, loader, task: str, device) -> dict[str, float]:
             sums.setdefault(name, []).extend(values)
     generator.train(was_training)
     return {name: sum(v) / len(v) for name, v in sums.items() if v}
+
+
+# ----------------------------------------------------------------------------- checks
+def _name_channel_mismatch(dataset, expected) -> None:
+    """For a dataset of files (FolderDataset), name a file whose channels differ from the model's."""
+    items = getattr(dataset, "items", None)
+    if not items or not isinstance(items[0], tuple) or not isinstance(items[0][1], dict):
+        return
+    for role, option, want, have in zip(
+        ("input", "guide", "target"), ("input_nc", "guide_nc", "output_nc"), expected, dataset.channels
+    ):
+        if have is not None and have != want and role in items[0][1]:
+            raise BadFileError(items[0][1][role], f"has {have} channels, but model.{option} is {want}")
+
+
+def check_image_sizes(dataset, gen_cfg: GeneratorConfig, crop, name: str) -> None:
+    """Before training: the images the generator will see (item 0, or the crop) have a size its
+    backbone takes, and a folder dataset without a crop holds one size only (else no batch)."""
+    from .nn.backbones import BACKBONES
+
+    multiple, minimum, rule = BACKBONES[gen_cfg.backbone].size_rule(gen_cfg)
+    sizes = getattr(dataset, "sizes", None)  # FolderDataset: input file -> (H, W) from headers
+    if sizes:
+        first_path, first = next(iter(sizes.items()))
+        if crop is None:
+            for path, hw in sizes.items():
+                if hw != first:
+                    raise BadFileError(
+                        path,
+                        f"size {hw[0]}x{hw[1]} differs from {first_path.name} ({first[0]}x{first[1]}); "
+                        "images of one training set must share a size, or set train.crop=[h,w]",
+                    )
+        h, w = first
+        where = first_path
+    else:
+        h, w = dataset[0]["input"].shape[-2:]
+        where = f"dataset {name!r}"
+    if crop is not None:
+        h, w = crop
+        where = "train.crop"
+    if h % multiple or w % multiple or h < minimum or w < minimum:
+        raise BadOptionError(
+            str(where),
+            f"image size {h}x{w} not supported by the {gen_cfg.backbone} backbone: H and W must be "
+            f"{rule}; crop (train.crop) or resize the images",
+        )
 
 
 # ----------------------------------------------------------------------------- run folder
@@ -437,11 +484,13 @@ def train(cfg: dict, out_dir: str | Path, progress: bool = True) -> dict:
     gen_cfg = GeneratorConfig.from_dict(cfg["model"])
     expected = (gen_cfg.input_nc, gen_cfg.guide_nc, gen_cfg.output_nc)
     if tuple(train_set.channels) != expected:
+        _name_channel_mismatch(train_set, expected)
         raise BadOptionError(
             "model",
             f"input/guide/output channels {expected} do not match those of dataset "
             f"{d['dataset']!r}: {tuple(train_set.channels)}",
         )
+    check_image_sizes(train_set, gen_cfg, t["crop"], d["dataset"])
     micro_per_step = t["grad_accum"]
     global_batch = t["batch_size"] * world
     steps_per_epoch = len(train_set) // (global_batch * micro_per_step)
@@ -549,18 +598,28 @@ def train(cfg: dict, out_dir: str | Path, progress: bool = True) -> dict:
         else:
             bad_streak += 1
             bad_total += 1
-        sched_G.step()
-        if use_gan:
-            sched_D.step()
+        with warnings.catch_warnings():  # a skipped (non-finite) step skips opt.step() on purpose
+            warnings.filterwarnings(
+                "ignore", message="Detected call of `lr_scheduler.step", category=UserWarning
+            )
+            sched_G.step()
+            if use_gan:
+                sched_D.step()
         bar.update(1)
 
         if bad_streak >= t["max_bad_steps"]:
             log.scalars(step, {"bad_steps": bad_total, "stopped": "non-finite loss"})
             log.close()
             bar.close()
+            kept = (
+                f"the last good checkpoint, {checkpoint_dir(out_dir / CHECKPOINTS, last_saved).name}, is kept"
+                if last_saved > 0
+                else "no checkpoint had been written yet"
+            )
             raise TrainingDiverged(
-                f"{bad_streak} consecutive steps with a non-finite loss (last at step {step}); stopped. "
-                f"The last good checkpoint is kept in {out_dir / CHECKPOINTS}"
+                f"training diverged: {bad_streak} consecutive steps with a non-finite loss (steps "
+                f"{step - bad_streak + 1}-{step}, train.max_bad_steps={t['max_bad_steps']}); {kept} in "
+                f"{out_dir / CHECKPOINTS} (lower train.lr and rerun to resume from it)"
             )
 
         if step % t["log_every"] == 0 or step == max_steps:
@@ -581,7 +640,8 @@ def train(cfg: dict, out_dir: str | Path, progress: bool = True) -> dict:
         if val_loader is not None and (step % t["val_every"] == 0 or step == max_steps):
             scores = validate(G_raw, val_loader, getattr(train_set, "task", "generic"), device)
             log.scalars(step, {f"val/{k}": round(v, 6) for k, v in scores.items()})
-        if step % t["save_every"] == 0 or step == max_steps:
+        # no periodic checkpoint inside a run of non-finite steps: it must not push out the good ones
+        if (step % t["save_every"] == 0 and bad_streak == 0) or step == max_steps:
             counters = {"bad_streak": bad_streak, "bad_total": bad_total}
             _save(accelerator, out_dir, step, G_raw, D_raw, opt_G, opt_D, sched_G, sched_D, pool, counters, t)
             last_saved = step
@@ -601,10 +661,8 @@ def train(cfg: dict, out_dir: str | Path, progress: bool = True) -> dict:
     backend = dist.get_backend() if dist.is_available() and dist.is_initialized() else None
     summary["distributed"] = {"world_size": world, "backend": backend}
     if main:
-        try:
+        with writing(out_dir / "generator", "write failed"):
             G_raw.save_pretrained(out_dir / "generator")
-        except OSError as exc:
-            raise BadFileError(out_dir / "generator", f"write failed ({exc.strerror or exc})") from exc
         _write_atomic(out_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
     accelerator.wait_for_everyone()
     return summary

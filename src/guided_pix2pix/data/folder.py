@@ -24,14 +24,13 @@ scan time and bad reads at read time instead, logging and counting them in `skip
 from __future__ import annotations
 
 import json
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from ..errors import BadFileError, BadOptionError
-from ..imageio import SUFFIXES, read_image
+from ..imageio import SUFFIXES, array_header, check_pixels, quiet_tifffile, read_image
 from .base import ItemDataset
 
 ROLES = ("input", "guide", "target", "mask")
@@ -45,35 +44,32 @@ def probe_image(path: Path) -> tuple[int, int, int]:
     """(height, width, channels) of an image or array file from its header, without decoding."""
     suffix = path.suffix.lower()
     try:
-        if suffix == ".npy":
-            arr = np.load(path, mmap_mode="r", allow_pickle=False)
-            shape = arr.shape
-        elif suffix == ".npz":
-            with zipfile.ZipFile(path) as zf:
-                names = [n for n in zf.namelist() if n.endswith(".npy")]
-                if len(names) != 1:
-                    raise BadFileError(path, f"an .npz must hold exactly one array, found {len(names)}")
-                with zf.open(names[0]) as fh:
-                    version = np.lib.format.read_magic(fh)
-                    shape = np.lib.format._read_array_header(fh, version)[0]
+        if path.stat().st_size == 0:
+            raise BadFileError(path, "empty file (0 bytes)")
+        if suffix in (".npy", ".npz"):
+            shape = array_header(path)[0]
         elif suffix in (".tif", ".tiff"):
             import tifffile
 
-            with tifffile.TiffFile(path) as tif:
+            with quiet_tifffile(), tifffile.TiffFile(path) as tif:
                 shape = tif.pages[0].shape
             if len(shape) == 3 and shape[0] in (1, 3, 4) and shape[-1] not in (1, 3, 4):
                 shape = (*shape[1:], shape[0])  # planar (C, H, W) -> (H, W, C)
         else:
             from PIL import Image
 
-            with Image.open(path) as im:
-                return im.height, im.width, _PIL_CHANNELS.get(im.mode, 3)
+            try:
+                with Image.open(path) as im:
+                    shape = (im.height, im.width, _PIL_CHANNELS.get(im.mode, 3))
+            except Image.DecompressionBombError as exc:
+                raise BadFileError(path, f"image exceeds the pixel limit ({exc})") from exc
     except BadFileError:
         raise
     except Exception as exc:  # PIL, numpy, zipfile and tifffile raise many types for bad headers
         raise BadFileError(path, f"unreadable or corrupt file ({type(exc).__name__}: {exc})") from exc
     if len(shape) not in (2, 3) or min(shape[:2]) < 1:
         raise BadFileError(path, f"expected an (H, W) or (H, W, C) image, found shape {tuple(shape)}")
+    check_pixels(path, shape)
     return int(shape[0]), int(shape[1]), int(shape[2]) if len(shape) == 3 else 1
 
 
@@ -150,6 +146,7 @@ class FolderDataset(ItemDataset):
         if self.task not in TASKS:
             raise BadOptionError("task", f"{self.task!r} is not one of {', '.join(TASKS)}")
         self.item_meta = meta.get("items", {})
+        self.sizes: dict[Path, tuple[int, int]] = {}  # input file -> (H, W) from its header
         self.items = self._scan(listing, expected=channels, verify=verify)
         if not self.items:
             raise BadFileError(root / "input", "no usable input files found")
@@ -226,6 +223,7 @@ class FolderDataset(ItemDataset):
     def _check_item(self, paths: dict[str, Path], role_channels: dict, verify: bool) -> None:
         shapes = {role: probe_image(path) for role, path in paths.items()}
         H, W, _ = shapes["input"]
+        self.sizes[paths["input"]] = (H, W)
         for role, (h, w, c) in shapes.items():
             if (h, w) != (H, W):
                 raise BadFileError(

@@ -34,6 +34,7 @@ import numpy as np
 import torch
 
 from ..errors import BadFileError
+from ..imageio import check_pixels
 from .base import ItemDataset, check_choice, check_count
 
 PATCH_MIN, PATCH_MAX = 20, 40  # official patch side range at 128 x 128, pixels
@@ -50,9 +51,12 @@ def load_rgb(path: Path):
 
     try:
         with Image.open(path) as im:
+            check_pixels(path, (im.height, im.width))  # before decoding
             im = im.convert("RGB")
             im.load()
             return im
+    except Image.DecompressionBombError as exc:
+        raise BadFileError(path, f"image exceeds the pixel limit ({exc})") from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise BadFileError(path, f"truncated or corrupt image ({exc})") from exc
 

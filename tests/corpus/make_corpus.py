@@ -1,0 +1,573 @@
+"""Write the bad-input corpus of the reliability tests into a folder, and list the cases.
+
+    python tests/corpus/make_corpus.py OUT_DIR      # writes the files, prints the cases
+
+Every file is generated here (nothing binary is committed): zero-byte, truncated and corrupt
+PNG / JPEG / TIFF / .mat / .pkl / .pth files, pickles that try to run code, wrong channel
+counts, mismatched sizes, sizes the backbone cannot take, missing partners, NaN depth,
+decompression bombs (small files declaring huge images), and a valid tiny generator that the
+inference commands load. `build(root)` returns the cases: an id, the command line (``{C}`` is
+the corpus folder, ``{OUT}`` a fresh output folder per case) and the words the one-line error
+must contain (the file or option, and the problem).
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import struct
+import sys
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+SIZE = 32  # every good image is 32 x 32: the tiny ResNet below takes multiples of 4
+MARKER = "EXPLOITED"  # a payload that runs creates this file in the corpus folder
+
+
+@dataclass
+class Case:
+    id: str
+    argv: list[str]
+    expect: list[str]  # substrings of the one error line
+    files: list[str] = field(default_factory=list)  # corpus files the case reads
+
+
+# ----------------------------------------------------------------------------- writers
+def _png(path: Path, arr: np.ndarray) -> bytes:
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(arr).save(path)
+    return path.read_bytes()
+
+
+def _jpg(path: Path, arr: np.ndarray) -> bytes:
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(arr).save(path, quality=90)
+    return path.read_bytes()
+
+
+def _tif(path: Path, arr: np.ndarray) -> bytes:
+    import tifffile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tifffile.imwrite(path, arr)
+    return path.read_bytes()
+
+
+def _npy(path: Path, arr: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(path, arr)
+
+
+def _bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+def png_bomb(width: int, height: int) -> bytes:
+    """A valid-looking PNG (8-bit grey) that declares width x height and holds a few bytes of data."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    idat = zlib.compress(b"\x00" * (width + 1) * 2)  # two rows; a decoder would want them all
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def npy_bomb(shape=(100_000, 100_000), dtype="<f4") -> bytes:
+    """An .npy header declaring a huge array, followed by no data."""
+    header = {"descr": dtype, "fortran_order": False, "shape": shape}
+    text = repr(header).encode("latin1")
+    pad = 64 - (10 + len(text) + 1) % 64
+    text = text + b" " * pad + b"\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(text)) + text
+
+
+class Exploit:
+    """Unpickling this runs a shell command that creates the marker file (if a loader allows it)."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (f"touch {self.marker}",))
+
+
+def _rng_u8(shape, seed=0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, shape, dtype=np.uint8)
+
+
+def _rng_u16(shape, seed=0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 65536, shape, dtype=np.uint16)
+
+
+def _triplet(root: Path, stem="a", size=(SIZE, SIZE), guide_size=None, guide_channels=3) -> None:
+    """A good depth folder item: 16-bit grey input/target, 8-bit RGB guide."""
+    _png(root / "input" / f"{stem}.png", _rng_u16(size, 1))
+    gshape = (*(guide_size or size), guide_channels) if guide_channels > 1 else (guide_size or size)
+    _png(root / "guide" / f"{stem}.png", _rng_u8(gshape, 2))
+    _png(root / "target" / f"{stem}.png", _rng_u16(size, 3))
+
+
+# ----------------------------------------------------------------------------- the corpus
+def build(root: str | Path) -> list[Case]:
+    """Write every corpus file under `root` and return the cases."""
+    import torch
+
+    from guided_pix2pix.nn.generator import Generator, GeneratorConfig
+
+    C = Path(root)
+    C.mkdir(parents=True, exist_ok=True)
+    marker = C / MARKER
+
+    # --- single files -------------------------------------------------------------
+    img = C / "img"
+    good_grey = _png(img / "grey.png", _rng_u16((SIZE, SIZE)))
+    _png(img / "rgb.png", _rng_u8((SIZE, SIZE, 3)))
+    _png(img / "rgb_32x40.png", _rng_u8((SIZE, 40, 3)))
+    _png(img / "grey8.png", _rng_u8((SIZE, SIZE)))
+    good_jpg = _jpg(img / "photo.jpg", _rng_u8((SIZE, SIZE, 3)))
+    good_tif = _tif(img / "depth.tif", _rng_u16((SIZE, SIZE)))
+    for suffix in (".png", ".jpg", ".tif", ".npy"):
+        _bytes(img / f"empty{suffix}", b"")
+    _bytes(img / "truncated.png", good_grey[: len(good_grey) // 2])
+    _bytes(img / "truncated.jpg", good_jpg[: len(good_jpg) // 2])
+    _bytes(img / "truncated.tif", good_tif[: len(good_tif) // 2])
+    noise = np.random.default_rng(9).integers(0, 256, 4000, dtype=np.uint8).tobytes()
+    _bytes(img / "corrupt.png", b"\x89PNG\r\n\x1a\n" + noise)
+    _bytes(img / "corrupt.jpg", b"\xff\xd8\xff\xe0" + noise)
+    _bytes(img / "corrupt.tif", b"II*\x00" + noise)
+    _bytes(img / "bomb.png", png_bomb(100_000, 100_000))  # 10 Gpixel in 200 bytes
+    _bytes(img / "bomb_81mp.png", png_bomb(9000, 9000))  # over our 64 Mpixel limit, under PIL's
+    _bytes(img / "bomb.npy", npy_bomb())
+    nan = np.zeros((SIZE, SIZE, 1), np.float32)
+    nan[3, 4] = np.nan
+    _npy(img / "nan_depth.npy", nan)
+    _tif(img / "nan_depth.tif", nan[:, :, 0])
+    _npy(img / "two_channels.npy", np.zeros((SIZE, SIZE, 2), np.float32))
+    _npy(img / "text.npy", np.full((SIZE, SIZE), "x"))
+
+    # --- a valid tiny generator and broken copies -----------------------------------
+    torch.manual_seed(0)
+    gcfg = GeneratorConfig(input_nc=1, guide_nc=3, output_nc=1, ngf=4, n_blocks=1, bottleneck=8)
+    gen = Generator(gcfg).save_pretrained(C / "gen")
+    weights = (gen / "model.safetensors").read_bytes()
+    config = (gen / "config.json").read_text()
+    for name, w, c in (
+        ("gen_truncated_weights", weights[: len(weights) // 3], config),
+        ("gen_corrupt_weights", b"\x00\x10" + weights[2:], config),  # header length now absurd
+        ("gen_bad_config", weights, "{not json"),
+        ("gen_unknown_config", weights, json.dumps({**json.loads(config), "backbone": "vit"})),
+    ):
+        _bytes(C / name / "model.safetensors", w)
+        (C / name / "config.json").write_text(c)
+
+    # --- folder datasets (train / evaluate) ------------------------------------------
+    F = C / "folders"
+    _triplet(F / "good")
+    _triplet(F / "good", "b")
+    _triplet(F / "missing_partner")
+    _png(F / "missing_partner" / "input" / "b.png", _rng_u16((SIZE, SIZE)))
+    _triplet(F / "mismatched_sizes", guide_size=(SIZE, 40))
+    _triplet(F / "grey_guide", guide_channels=1)  # the model wants an RGB guide
+    _triplet(F / "nan_depth")
+    (F / "nan_depth" / "target" / "a.png").unlink()
+    _npy(F / "nan_depth" / "target" / "a.npy", nan)
+    _triplet(F / "truncated_png")
+    _bytes(F / "truncated_png" / "input" / "a.png", good_grey[: len(good_grey) // 2])
+    _triplet(F / "corrupt_jpg")
+    (F / "corrupt_jpg" / "guide" / "a.png").unlink()
+    _bytes(F / "corrupt_jpg" / "guide" / "a.jpg", b"\xff\xd8\xff\xe0" + noise)
+    _triplet(F / "empty_tif")
+    (F / "empty_tif" / "target" / "a.png").unlink()
+    _bytes(F / "empty_tif" / "target" / "a.tif", b"")
+    _triplet(F / "backbone_size", size=(30, 30))  # not a multiple of 4
+    _triplet(F / "bomb")
+    _bytes(F / "bomb" / "guide" / "a.png", png_bomb(100_000, 100_000))
+    _triplet(F / "bomb_npy")
+    (F / "bomb_npy" / "target" / "a.png").unlink()
+    _bytes(F / "bomb_npy" / "target" / "a.npy", npy_bomb())
+
+    # --- official formats: DeepFashion pickles, NYU .mat ------------------------------
+    P = C / "pkl"
+    for name in ("exploit", "exploit_nested", "truncated", "empty"):
+        (P / name / "train").mkdir(parents=True, exist_ok=True)
+    good_sample = {
+        "x": _rng_u8((SIZE, SIZE, 3)),
+        "x_target": _rng_u8((SIZE, SIZE, 3)),
+        "pose_target": np.zeros((SIZE, SIZE, 18), np.float32),
+    }
+    blob = pickle.dumps(good_sample, protocol=2)
+    _bytes(P / "truncated" / "train" / "0.pkl", blob[: len(blob) // 2])
+    _bytes(P / "empty" / "train" / "0.pkl", b"")
+    _bytes(P / "exploit" / "train" / "0.pkl", pickle.dumps(Exploit(marker), protocol=2))
+    _bytes(
+        P / "exploit_nested" / "train" / "0.pkl",
+        pickle.dumps({**good_sample, "x": Exploit(marker)}, protocol=2),
+    )
+    M = C / "mat"
+    _bytes(M / "empty" / "input_8x_train.mat", b"")
+    _bytes(M / "corrupt" / "input_8x_train.mat", b"\x89HDF\r\n\x1a\n" + noise)
+    try:
+        import h5py
+
+        h5 = M / "truncated" / "input_8x_train.mat"
+        h5.parent.mkdir(parents=True, exist_ok=True)
+        with h5py.File(h5, "w") as fh:
+            fh["input_Sx_train"] = np.zeros((2, 1, SIZE, SIZE), np.float32)
+        data = h5.read_bytes()
+        h5.write_bytes(data[: len(data) // 2])
+    except ImportError:  # pragma: no cover - h5py is a dependency of the NYU loader
+        pass
+    import scipy.io
+
+    v5 = M / "v5_truncated" / "input_8x_test.mat"
+    v5.parent.mkdir(parents=True, exist_ok=True)
+    scipy.io.savemat(v5, {"input_Sx_test": np.zeros((SIZE, SIZE, 1, 2), np.float32)})
+    data = v5.read_bytes()
+    v5.write_bytes(data[: len(data) // 2])
+
+    # --- official checkpoints (.pth) ---------------------------------------------------
+    T = C / "pth"
+    T.mkdir(parents=True, exist_ok=True)
+    whole = T / "whole.pth"
+    torch.save({"model.0.weight": torch.zeros(4, 3, 7, 7)}, whole)
+    raw = whole.read_bytes()
+    _bytes(T / "empty.pth", b"")
+    _bytes(T / "truncated.pth", raw[: len(raw) // 2])
+    _bytes(T / "corrupt.pth", noise)
+    _bytes(T / "exploit_legacy.pth", pickle.dumps({"model.0.weight": Exploit(marker)}, protocol=2))
+    torch.save({"model.0.weight": Exploit(marker)}, T / "exploit_zip.pth")
+    whole.unlink()
+
+    # --- configs ---------------------------------------------------------------------
+    Y = C / "yaml"
+    Y.mkdir(parents=True, exist_ok=True)
+    (Y / "invalid.yaml").write_text("model: [unclosed\n")
+    (Y / "list.yaml").write_text("- 1\n- 2\n")
+    (Y / "unknown_key.yaml").write_text("train: {nope: 1}\n")
+    (Y / "python_tag.yaml").write_text("train: !!python/object/apply:os.system ['touch EXPLOITED']\n")
+    _bytes(C / "a_regular_file", b"not a folder\n")
+
+    # --- score folders -----------------------------------------------------------------
+    S = C / "score"
+    _png(S / "pred" / "a.png", _rng_u8((SIZE, SIZE, 3)))
+    _png(S / "other_stem" / "b.png", _rng_u8((SIZE, SIZE, 3)))
+    _png(S / "sizes" / "a.png", _rng_u8((SIZE, 40, 3)))
+    _bytes(S / "truncated" / "a.png", good_grey[: len(good_grey) // 2])
+    _bytes(S / "corrupt_tif" / "a.tif", b"II*\x00" + noise)
+    _npy(S / "two_channels" / "a.npy", np.zeros((SIZE, SIZE, 2), np.float32))
+    _bytes(S / "bomb" / "a.png", png_bomb(9000, 9000))
+    _bytes(S / "empty" / "a.jpg", b"")
+
+    return cases()
+
+
+def cases() -> list[Case]:
+    """Every bad input, by entry point. {C}: the corpus folder; {OUT}: a fresh output path."""
+    tiny = [
+        "model.ngf=4",
+        "model.n_blocks=1",
+        "model.bottleneck=8",
+        "train.max_steps=1",
+        "train.val_every=0",
+        "train.batch_size=1",
+    ]
+
+    def train(*extra, config="synthetic_depth"):
+        return ["train", "--config", config, "--out", "{OUT}", "--no-progress", *tiny, *extra]
+
+    def folder(name):
+        return [
+            "data.dataset=folder",
+            "data.options={root: {C}/folders/" + name + "}",
+            "data.val_max_items=1",
+        ]
+
+    def translate(inp="{C}/img/grey.png", guide="{C}/img/rgb.png", ckpt="{C}/gen", *extra):
+        return [
+            "translate",
+            "--checkpoint",
+            ckpt,
+            "--input",
+            inp,
+            "--guide",
+            guide,
+            "--out",
+            "{OUT}/o.png",
+            *extra,
+        ]
+
+    def evaluate(*extra, ckpt="{C}/gen"):
+        return ["evaluate", "--checkpoint", ckpt, "--config", "synthetic_depth", "--out", "{OUT}", "--device", "cpu",
+                "--max-items", "1", "--metrics", "psnr", *extra]  # fmt: skip
+
+    def score(pred="{C}/score/pred", target="{C}/score/pred", *extra):
+        return ["score", pred, target, "--metrics", "psnr", "--device", "cpu", *extra]
+
+    def convert(src, *extra):
+        return ["convert-official", src, "{OUT}/converted", "--netG", "bFT_resnet", *extra]
+
+    def synth(*extra):
+        return [
+            "data",
+            "synth",
+            "--task",
+            "depth",
+            "--count",
+            "2",
+            "--size",
+            "32",
+            "32",
+            "--out",
+            "{OUT}/s",
+            *extra,
+        ]
+
+    return [
+        # ---- train: options and configs
+        Case(
+            "train-unknown-preset",
+            train(config="no_such_preset"),
+            ["--config", "unknown preset 'no_such_preset'"],
+        ),
+        Case("train-unknown-option", train("train.nope=1"), ["train.nope", "unknown option"]),
+        Case("train-bad-value", train("train.lr=fast"), ["train.lr", "must be a float"]),
+        Case("train-negative-lr", train("train.lr=-1"), ["train.lr", "> 0"]),
+        Case("train-unknown-dataset-option", train("data.options.colour=1"), ["colour", "not an option"]),
+        Case("train-invalid-yaml", train(config="{C}/yaml/invalid.yaml"), ["invalid.yaml", "invalid YAML"]),
+        Case("train-yaml-list", train(config="{C}/yaml/list.yaml"), ["list.yaml", "mapping"]),
+        Case(
+            "train-yaml-unknown-key",
+            train(config="{C}/yaml/unknown_key.yaml"),
+            ["train.nope", "unknown option"],
+        ),
+        Case(
+            "train-yaml-python-tag",
+            train(config="{C}/yaml/python_tag.yaml"),
+            ["python_tag.yaml", "invalid YAML"],
+        ),
+        Case(
+            "train-missing-config", train(config="{C}/yaml/nope.yaml"), ["nope.yaml", "no such config file"]
+        ),
+        Case(
+            "train-out-under-file",
+            [
+                "train",
+                "--config",
+                "synthetic_depth",
+                "--out",
+                "{C}/a_regular_file/run",
+                "--no-progress",
+                *tiny,
+            ],
+            ["a_regular_file", "not writable"],
+        ),  # fmt: skip
+        # ---- train: bad files in a folder dataset
+        Case(
+            "train-missing-partner", train(*folder("missing_partner")), ["input/b.png", "no partner guide/b"]
+        ),
+        Case(
+            "train-mismatched-sizes",
+            train(*folder("mismatched_sizes")),
+            ["guide/a.png", "differs from input"],
+        ),
+        Case("train-wrong-channels", train(*folder("grey_guide")), ["guide/a.png", "model.guide_nc is 3"]),
+        Case("train-nan-depth", train(*folder("nan_depth")), ["target/a.npy", "NaN"]),
+        Case("train-truncated-png", train(*folder("truncated_png")), ["input/a.png", "truncated or corrupt"]),
+        Case("train-corrupt-jpeg", train(*folder("corrupt_jpg")), ["guide/a.jpg", "corrupt"]),
+        Case("train-empty-tiff", train(*folder("empty_tif")), ["target/a.tif", "empty file"]),
+        Case("train-backbone-size", train(*folder("backbone_size")), ["30x30", "resnet backbone"]),
+        Case("train-png-bomb", train(*folder("bomb")), ["guide/a.png", "pixel"]),
+        Case("train-npy-bomb", train(*folder("bomb_npy")), ["target/a.npy", "exceeds the limit"]),
+        Case("train-missing-folder", train(*folder("no_such")), ["folders/no_such", "no such folder"]),
+        # ---- train: official formats
+        *[
+            Case(
+                f"train-deepfashion-{name}",
+                train(
+                    "data.dataset=deepfashion",
+                    "data.options={root: {C}/pkl/" + name + "}",
+                    "model.input_nc=3",
+                    "model.guide_nc=18",
+                    "model.output_nc=3",
+                ),
+                ["0.pkl", problem],
+            )  # fmt: skip
+            for name, problem in (
+                ("exploit", "refused to load global posix.system"),
+                ("exploit_nested", "refused to load global posix.system"),
+                ("truncated", "corrupt pickle"),
+                ("empty", "empty file"),
+            )
+        ],
+        *[
+            Case(
+                f"train-nyu-{name}",
+                train("data.dataset=nyu", "data.options={root: {C}/mat/" + name + ", scale: 8}"),
+                ["input_8x_train.mat", problem],
+            )  # fmt: skip
+            for name, problem in (
+                ("empty", "not a readable"),
+                ("corrupt", "not a readable"),
+                ("truncated", "not a readable"),
+            )
+        ],
+        # ---- evaluate
+        Case(
+            "evaluate-missing-checkpoint", evaluate(ckpt="{C}/no_such_gen"), ["no_such_gen", "no such folder"]
+        ),
+        Case("evaluate-truncated-weights", evaluate(ckpt="{C}/gen_truncated_weights"), ["model.safetensors"]),
+        Case("evaluate-corrupt-weights", evaluate(ckpt="{C}/gen_corrupt_weights"), ["model.safetensors"]),
+        Case("evaluate-bad-config-json", evaluate(ckpt="{C}/gen_bad_config"), ["config.json"]),
+        Case("evaluate-unknown-backbone", evaluate(ckpt="{C}/gen_unknown_config"), ["backbone", "vit"]),
+        Case(
+            "evaluate-unknown-preset",
+            ["evaluate", "--checkpoint", "{C}/gen", "--config", "nope"],
+            ["--config", "nope"],
+        ),
+        Case("evaluate-unknown-option", evaluate("train.nope=1"), ["train.nope", "unknown option"]),
+        Case("evaluate-unknown-metric", evaluate("--metrics", "psnr,nope"), ["--metrics", "nope"]),
+        Case("evaluate-max-items", evaluate("--max-items", "0"), ["--max-items", ">= 1"]),
+        Case(
+            "evaluate-nan-depth", evaluate(*folder("nan_depth"), "--split", "train"), ["target/a.npy", "NaN"]
+        ),
+        Case(
+            "evaluate-truncated-png",
+            evaluate(*folder("truncated_png"), "--split", "train"),
+            ["input/a.png", "corrupt"],
+        ),
+        Case("evaluate-png-bomb", evaluate(*folder("bomb"), "--split", "train"), ["guide/a.png", "pixel"]),
+        Case(
+            "evaluate-missing-partner",
+            evaluate(*folder("missing_partner"), "--split", "train"),
+            ["input/b.png", "no partner"],
+        ),
+        # ---- translate
+        Case(
+            "translate-missing-checkpoint",
+            translate(ckpt="{C}/no_such_gen"),
+            ["no_such_gen", "no such folder"],
+        ),
+        Case(
+            "translate-truncated-weights", translate(ckpt="{C}/gen_truncated_weights"), ["model.safetensors"]
+        ),
+        Case("translate-corrupt-weights", translate(ckpt="{C}/gen_corrupt_weights"), ["model.safetensors"]),
+        Case("translate-bad-config-json", translate(ckpt="{C}/gen_bad_config"), ["config.json"]),
+        Case("translate-empty-png", translate(inp="{C}/img/empty.png"), ["empty.png", "empty file"]),
+        Case("translate-truncated-png", translate(inp="{C}/img/truncated.png"), ["truncated.png", "corrupt"]),
+        Case("translate-corrupt-png", translate(inp="{C}/img/corrupt.png"), ["corrupt.png", "corrupt"]),
+        Case(
+            "translate-truncated-jpeg", translate(guide="{C}/img/truncated.jpg"), ["truncated.jpg", "corrupt"]
+        ),
+        Case("translate-corrupt-jpeg", translate(guide="{C}/img/corrupt.jpg"), ["corrupt.jpg", "corrupt"]),
+        Case("translate-empty-jpeg", translate(guide="{C}/img/empty.jpg"), ["empty.jpg", "empty file"]),
+        Case("translate-empty-tiff", translate(inp="{C}/img/empty.tif"), ["empty.tif", "empty file"]),
+        Case(
+            "translate-truncated-tiff", translate(inp="{C}/img/truncated.tif"), ["truncated.tif", "corrupt"]
+        ),
+        Case("translate-corrupt-tiff", translate(inp="{C}/img/corrupt.tif"), ["corrupt.tif", "corrupt"]),
+        Case("translate-png-bomb", translate(inp="{C}/img/bomb.png"), ["bomb.png", "pixel"]),
+        Case(
+            "translate-png-bomb-81mp",
+            translate(inp="{C}/img/bomb_81mp.png"),
+            ["bomb_81mp.png", "exceeds the limit"],
+        ),
+        Case("translate-npy-bomb", translate(inp="{C}/img/bomb.npy"), ["bomb.npy", "exceeds the limit"]),
+        Case("translate-text-npy", translate(inp="{C}/img/text.npy"), ["text.npy", "not numeric"]),
+        Case("translate-nan-depth", translate(inp="{C}/img/nan_depth.npy"), ["nan_depth.npy", "NaN"]),
+        Case("translate-nan-depth-tiff", translate(inp="{C}/img/nan_depth.tif"), ["nan_depth.tif", "NaN"]),
+        Case(
+            "translate-wrong-channels",
+            translate(guide="{C}/img/grey8.png"),
+            ["grey8.png", "3 guide channels"],
+        ),
+        Case(
+            "translate-two-channels",
+            translate(inp="{C}/img/two_channels.npy"),
+            ["two_channels.npy", "channels"],
+        ),
+        Case("translate-mismatched-sizes", translate(guide="{C}/img/rgb_32x40.png"), ["rgb_32x40.png"]),
+        Case("translate-missing-input", translate(inp="{C}/img/nope.png"), ["nope.png", "no such file"]),
+        Case(
+            "translate-batch-size",
+            translate("{C}/img/grey.png", "{C}/img/rgb.png", "{C}/gen", "--batch-size", "0"),
+            ["--batch-size", ">= 1"],
+        ),  # fmt: skip
+        Case(
+            "translate-device",
+            translate("{C}/img/grey.png", "{C}/img/rgb.png", "{C}/gen", "--device", "tpu9"),
+            ["--device", "tpu9"],
+        ),  # fmt: skip
+        # ---- score
+        Case("score-missing-partner", score(target="{C}/score/other_stem"), ["PRED_DIR", "no match"]),
+        Case("score-mismatched-sizes", score(target="{C}/score/sizes"), ["a.png", "differs"]),
+        Case("score-truncated-png", score(target="{C}/score/truncated"), ["truncated/a.png", "corrupt"]),
+        Case("score-corrupt-tiff", score(target="{C}/score/corrupt_tif"), ["corrupt_tif/a.tif", "corrupt"]),
+        Case("score-empty-jpeg", score(target="{C}/score/empty"), ["empty/a.jpg", "empty file"]),
+        Case(
+            "score-two-channels", score(target="{C}/score/two_channels"), ["two_channels/a.npy", "channels"]
+        ),
+        Case("score-png-bomb", score(target="{C}/score/bomb"), ["bomb/a.png", "exceeds the limit"]),
+        Case(
+            "score-unknown-metric",
+            score("{C}/score/pred", "{C}/score/pred", "--metrics", "nope"),
+            ["--metrics", "nope"],
+        ),
+        Case("score-missing-folder", score(target="{C}/score/nope"), ["score/nope", "not a directory"]),
+        # ---- convert-official
+        Case("convert-empty-pth", convert("{C}/pth/empty.pth"), ["empty.pth", "empty file"]),
+        Case("convert-truncated-pth", convert("{C}/pth/truncated.pth"), ["truncated.pth", "corrupt"]),
+        Case("convert-corrupt-pth", convert("{C}/pth/corrupt.pth"), ["corrupt.pth", "corrupt"]),
+        Case(
+            "convert-exploit-legacy-pth",
+            convert("{C}/pth/exploit_legacy.pth"),
+            ["exploit_legacy.pth", "refused"],
+        ),
+        Case("convert-exploit-zip-pth", convert("{C}/pth/exploit_zip.pth"), ["exploit_zip.pth", "refused"]),
+        Case("convert-missing-pth", convert("{C}/pth/nope.pth"), ["nope.pth", "no such file"]),
+        Case(
+            "convert-unknown-net",
+            ["convert-official", "{C}/pth/empty.pth", "{OUT}/c", "--netG", "vit"],
+            ["--netG", "vit"],
+        ),
+        Case("convert-bad-int", convert("{C}/pth/empty.pth", "--ngf", "many"), ["--ngf", "many"]),
+        # ---- data synth
+        Case("synth-size", synth("--size", "0", "0"), ["size", ">= 8"]),
+        Case("synth-count", synth("--count", "0"), ["count", ">= 1"]),
+        Case("synth-scale", synth("--scale", "3"), ["scale", "3"]),
+        Case("synth-task", ["data", "synth", "--task", "nope", "--out", "{OUT}/s"], ["--task", "nope"]),
+        Case(
+            "synth-out-under-file",
+            [
+                "data",
+                "synth",
+                "--task",
+                "depth",
+                "--count",
+                "1",
+                "--size",
+                "16",
+                "16",
+                "--out",
+                "{C}/a_regular_file/s",
+            ],
+            ["a_regular_file"],
+        ),  # fmt: skip
+        Case("synth-out-not-empty", synth("--out", "{C}/img"), ["--out", "not empty"]),
+    ]
+
+
+if __name__ == "__main__":  # pragma: no cover
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else "corpus")
+    for case in build(out):
+        print(case.id, " ".join(case.argv).replace("{C}", str(out)))

