@@ -35,11 +35,55 @@ def _stats_dtype(x: torch.Tensor) -> torch.Tensor:
 
 
 def feature_transform(x: torch.Tensor, alpha: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
-    """FT(x; alpha, beta) with float32 statistics (also under autocast). alpha/beta broadcast to x."""
+    """FT(x; alpha, beta) with float32 statistics (also under autocast). alpha/beta broadcast to x.
+
+    On the CPU (eager) it runs as `_FeatureTransformCPU`, whose hand-written backward takes a
+    third of the memory passes of autograd's; elsewhere (CUDA, torch.compile) as plain ops,
+    which the compiler fuses."""
+    if x.device.type == "cpu" and not torch.compiler.is_compiling() and torch.is_grad_enabled():
+        return _FeatureTransformCPU.apply(x, alpha, beta)
     xf = _stats_dtype(x)
     var, mean = torch.var_mean(xf, dim=(2, 3), keepdim=True, correction=1)  # (N, C, 1, 1) each
     x_hat = ((xf - mean) * torch.rsqrt(var + EPS)).to(alpha.dtype)
     return torch.addcmul(beta, alpha, x_hat)
+
+
+class _FeatureTransformCPU(torch.autograd.Function):
+    """FT with an analytic backward. With x_hat = (x - mean) * r, r = 1 / sqrt(var + eps), var
+    unbiased over the n = H*W pixels, and y = alpha * x_hat + beta, g = dL/dy:
+        dL/dbeta = g,  dL/dalpha = g * x_hat,  with h = g * alpha:
+        dL/dx = r * (h - sum(h) / n - x_hat * sum(h * x_hat) / (n - 1))."""
+
+    @staticmethod
+    def forward(ctx, x, alpha, beta):
+        xf = _stats_dtype(x)
+        var, mean = torch.var_mean(xf, dim=(2, 3), keepdim=True, correction=1)  # (N, C, 1, 1) each
+        rstd = torch.rsqrt(var + EPS)
+        x_hat = torch.sub(xf, mean).mul_(rstd).to(alpha.dtype)
+        ctx.save_for_backward(x_hat, alpha, rstd)
+        ctx.x_dtype, ctx.beta_shape = x.dtype, beta.shape
+        return torch.addcmul(beta, alpha, x_hat)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x_hat, alpha, rstd = ctx.saved_tensors
+        need_x, need_alpha, need_beta = ctx.needs_input_grad
+        grad_x = grad_alpha = grad_beta = None
+        if need_alpha:
+            grad_alpha = (grad * x_hat).sum_to_size(alpha.shape)
+        if need_beta:
+            grad_beta = grad.sum_to_size(ctx.beta_shape)
+        if need_x:
+            n, c, h, w = x_hat.shape
+            hg = (grad * alpha).float() if x_hat.dtype != rstd.dtype else grad * alpha  # (N, C, H, W)
+            xh = x_hat.to(hg.dtype)
+            s1 = hg.sum(dim=(2, 3), keepdim=True)  # (N, C, 1, 1)
+            # per (sample, channel) dot products sum(h * x_hat) as a batched matmul: no temporary
+            s2 = torch.matmul(hg.reshape(n * c, 1, h * w), xh.reshape(n * c, h * w, 1)).view(n, c, 1, 1)
+            shift = -rstd * s1 / (h * w)  # (N, C, 1, 1)
+            slope = -rstd * s2 / (h * w - 1)
+            grad_x = torch.addcmul(torch.addcmul(shift, xh, slope), hg, rstd).to(ctx.x_dtype)
+        return grad_x, grad_alpha, grad_beta
 
 
 def feature_transform_reference(x: torch.Tensor, alpha: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
@@ -75,8 +119,26 @@ class ParameterGenerator(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if self.reference:
             return self._forward_reference(x)
+        if x.device.type == "cpu" and x.is_contiguous():
+            return self._forward_matmul(x)
         params = self.out(F.relu(self.hidden(x)))  # (N, 2C, H, W): alpha | beta
         return params[:, : self.channels], params[:, self.channels :]
+
+    def _forward_matmul(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The fused generators as two batched matrix products over (N, C, H*W).
+
+        On CPUs oneDNN runs 1x1 convolutions on NCHW tensors several times slower than the same
+        products through BLAS (measured in docs/benchmarks.md), so contiguous CPU inputs take
+        this path; CUDA and channels_last inputs use the convolutions."""
+        n, c, h, w = x.shape
+        b = self.bottleneck
+        w1 = self.hidden.weight.view(1, 2 * b, c).expand(n, -1, -1)  # (N, 2B, C), no copy
+        hidden = torch.baddbmm(self.hidden.bias.view(1, 2 * b, 1), w1, x.view(n, c, h * w))
+        hidden = F.relu(hidden).view(2 * n, b, h * w)  # (N, 2B, HW) -> (2N, B, HW): [alpha | beta] per sample
+        w2 = self.out.weight.view(1, 2, c, b).expand(n, -1, -1, -1).reshape(2 * n, c, b)  # (2N, C, B)
+        b2 = self.out.bias.view(1, 2, c, 1).expand(n, -1, -1, -1).reshape(2 * n, c, 1)  # (2N, C, 1)
+        params = torch.baddbmm(b2, w2, hidden).view(n, 2, c, h, w)  # (2N, C, HW) -> (N, 2, C, H, W)
+        return params[:, 0], params[:, 1]
 
     def _forward_reference(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = x.clone()
