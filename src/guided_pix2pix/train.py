@@ -545,6 +545,9 @@ def train(cfg: dict, out_dir: str | Path, progress: bool = True) -> dict:
             pool.load_state_dict(state["pool"])
         start_step, bad_streak, bad_total = state["step"], state["bad_streak"], state["bad_total"]
         accelerator.print(f"resuming from {folder} at step {start_step + 1}")
+        previous_lr = _use_configured_lr(t["lr"], factor, start_step, [(opt_G, sched_G), (opt_D, sched_D)])
+        if previous_lr is not None:  # e.g. rerun with a lower train.lr after a divergence
+            accelerator.print(f"train.lr changed on resume: {previous_lr:g} -> {t['lr']:g}")
     if t["channels_last"]:
         G = G.to(memory_format=torch.channels_last)
         D = D.to(memory_format=torch.channels_last) if use_gan else None
@@ -619,7 +622,7 @@ def train(cfg: dict, out_dir: str | Path, progress: bool = True) -> dict:
             raise TrainingDiverged(
                 f"training diverged: {bad_streak} consecutive steps with a non-finite loss (steps "
                 f"{step - bad_streak + 1}-{step}, train.max_bad_steps={t['max_bad_steps']}); {kept} in "
-                f"{out_dir / CHECKPOINTS} (lower train.lr and rerun to resume from it)"
+                f"{out_dir / CHECKPOINTS}"
             )
 
         if step % t["log_every"] == 0 or step == max_steps:
@@ -666,6 +669,22 @@ def train(cfg: dict, out_dir: str | Path, progress: bool = True) -> dict:
         _write_atomic(out_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
     accelerator.wait_for_everyone()
     return summary
+
+
+def _use_configured_lr(lr: float, factor, step: int, pairs) -> float | None:
+    """After loading optimiser and schedule state, apply the config's `train.lr` if it differs
+    from the checkpoint's (the loaded state would silently keep the old one); returns the old lr."""
+    previous = None
+    for opt, sched in pairs:
+        if opt is None or all(math.isclose(b, lr, rel_tol=1e-12) for b in sched.base_lrs):
+            continue
+        previous = sched.base_lrs[0]
+        sched.base_lrs = [lr] * len(opt.param_groups)
+        for group in opt.param_groups:  # LambdaLR: lr = base_lr * factor(last_epoch)
+            group["initial_lr"] = lr
+            group["lr"] = lr * factor(step)
+        sched._last_lr = [group["lr"] for group in opt.param_groups]
+    return previous
 
 
 def _all_finite(accelerator, finite: bool) -> bool:
