@@ -464,6 +464,7 @@ def optimizer_step(
 def train(cfg: dict, out_dir: str | Path, progress: bool = True) -> dict:
     """Train (or resume) the run described by `cfg` in `out_dir`; returns a summary dict."""
     from accelerate import Accelerator
+    from accelerate.state import AcceleratorState
     from accelerate.utils import gather_object
     from tqdm.auto import tqdm
 
@@ -471,6 +472,9 @@ def train(cfg: dict, out_dir: str | Path, progress: bool = True) -> dict:
 
     out_dir = Path(out_dir)
     t, d = cfg["train"], cfg["data"]
+    # Accelerate keeps one process-wide state; forget the precision of an earlier train() in this
+    # process (the distributed set-up, PartialState, is kept) so that each run gets its own.
+    AcceleratorState._reset_state()
     accelerator = Accelerator(
         cpu=t["device"] == "cpu", mixed_precision="bf16" if t["precision"] == "bf16" else "no"
     )

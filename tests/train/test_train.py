@@ -1,6 +1,7 @@
 """Training: the command, the run folder, exact resume, two-process (gloo) training, config errors."""
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -182,3 +183,17 @@ def test_two_process_gloo_training_keeps_ranks_identical(tmp_path):
     assert len(digests) == 2 and digests[0] == digests[1]
     # only the main process logs: each step once
     assert [r["step"] for r in _records(run) if "loss_G" in r] == [1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [["train.precision=bf16"], ["train.grad_accum=2"], ["train.channels_last=true", "train.crop=[24,24]"]],
+    ids=["bf16", "grad_accum", "channels_last_crop"],
+)
+def test_training_options_run(tmp_path, options):
+    run = tmp_path / "run"
+    argv = ["train", "--config", "synthetic_depth", "--out", str(run), "--no-progress", *TINY, *GAN]
+    assert main([*argv, "train.max_steps=2", "train.val_every=0", *options]) == 0
+    losses = _losses(run)
+    assert sorted(losses) == [1, 2]
+    assert all(math.isfinite(v) for record in losses.values() for v in record.values())
