@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import BadFileError
+from .errors import BadFileError, writing
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 ARRAY_SUFFIXES = (".npy", ".npz")
@@ -144,8 +144,9 @@ def array_header(path: Path) -> tuple[tuple[int, ...], np.dtype]:
             return read(fh)
     except BadFileError:
         raise
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise BadFileError(path, f"truncated or corrupt array header ({exc})") from exc
+    except Exception as exc:  # numpy parses the header with tokenize + ast.literal_eval: any error
+        # (ValueError, SyntaxError, tokenize.TokenError, BadZipFile, ...) means a damaged header
+        raise BadFileError(path, f"truncated or corrupt array header ({type(exc).__name__}: {exc})") from exc
 
 
 def _read_array(path: Path) -> np.ndarray:
@@ -226,25 +227,32 @@ def write_image(path: str | Path, arr: np.ndarray) -> Path:
     arr = np.asarray(arr)
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[:, :, 0]
-    if suffix == ".npy":
-        np.save(tmp, arr)
-        tmp = tmp.with_name(tmp.name)  # np.save keeps the .npy suffix
-    elif suffix in (".tif", ".tiff"):
-        import tifffile
+    with writing(path, "write failed"):  # a full disk or a vanished folder: one line naming the file
+        try:
+            if suffix == ".npy":
+                np.save(tmp, arr)
+                tmp = tmp.with_name(tmp.name)  # np.save keeps the .npy suffix
+            elif suffix in (".tif", ".tiff"):
+                import tifffile
 
-        tifffile.imwrite(tmp, arr)
-    elif suffix in (".png", ".jpg", ".jpeg", ".bmp"):
-        if arr.dtype == np.uint16:
-            if suffix != ".png" or arr.ndim != 2:
-                raise BadFileError(path, "16-bit images can only be written as 1-channel PNG or TIFF")
-            Image.fromarray(arr).save(tmp, format="PNG")
-        elif arr.dtype == np.uint8:
-            fmt = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP"}[suffix]
-            kwargs = {"quality": 95} if fmt == "JPEG" else {}
-            Image.fromarray(arr).save(tmp, format=fmt, **kwargs)
-        else:
-            raise BadFileError(path, f"cannot write dtype {arr.dtype} as {suffix}; convert to uint8/uint16")
-    else:
-        raise BadFileError(path, f"unsupported output type {suffix!r}")
-    os.replace(tmp, path)
+                tifffile.imwrite(tmp, arr)
+            elif suffix in (".png", ".jpg", ".jpeg", ".bmp"):
+                if arr.dtype == np.uint16:
+                    if suffix != ".png" or arr.ndim != 2:
+                        raise BadFileError(path, "16-bit images can only be written as 1-channel PNG or TIFF")
+                    Image.fromarray(arr).save(tmp, format="PNG")
+                elif arr.dtype == np.uint8:
+                    fmt = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP"}[suffix]
+                    kwargs = {"quality": 95} if fmt == "JPEG" else {}
+                    Image.fromarray(arr).save(tmp, format=fmt, **kwargs)
+                else:
+                    raise BadFileError(
+                        path, f"cannot write dtype {arr.dtype} as {suffix}; convert to uint8/uint16"
+                    )
+            else:
+                raise BadFileError(path, f"unsupported output type {suffix!r}")
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # no half-written temporary file left behind (full disk)
+            raise
     return path

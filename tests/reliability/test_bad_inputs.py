@@ -122,6 +122,24 @@ def test_debug_shows_the_traceback(corpus, tmp_path):
         main(["--debug", *argv])
 
 
+def test_full_disk_when_translate_writes_its_output(corpus, small_disk, capsys):
+    """A real full disk at the output write: one line naming the file, no temporary file left."""
+    filler = small_disk / "filler"
+    with open(filler, "wb", buffering=0) as fh:  # fill the 300 KB disk to the last block
+        try:
+            while True:
+                fh.write(b"\0" * 4096)
+        except OSError:
+            pass
+    out = small_disk / "out.png"
+    argv = ["translate", "--checkpoint", str(corpus / "gen"), "--input", str(corpus / "img" / "grey.png"),
+            "--guide", str(corpus / "img" / "rgb.png"), "--out", str(out), "--device", "cpu"]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "No space left on device" in err[0] and "out.png" in err[0], err
+    assert sorted(p.name for p in small_disk.iterdir()) == ["filler"]  # no half-written file
+
+
 # ----------------------------------------------------------------------------- helpers
 ARGPARSE_CASES = {"convert-unknown-net", "convert-bad-int", "synth-task"}
 

@@ -154,6 +154,7 @@ def _logged_step(run: Path) -> int:
     return max(steps, default=0)
 
 
+@pytest.mark.slow
 def test_kill_9_at_any_moment_then_rerun_resumes_and_matches(reference, tmp_path):
     """A real `guided-pix2pix train` killed with SIGKILL before its first checkpoint, during
     checkpoint writes and between checkpoints; each rerun of the same command resumes from the
@@ -297,24 +298,6 @@ def test_unwritable_run_folder_fails_before_training(tmp_path, capsys):
         assert code == 2 and len(err) == 1, (what, err)
         assert str(out) in err[0] and "not writable" in err[0], (what, err)
         assert "Traceback" not in err[0]
-
-
-@pytest.fixture
-def small_disk(tmp_path):
-    """A real 300 KB tmpfs (needs root or CAP_SYS_ADMIN; skipped otherwise)."""
-    mnt = tmp_path / "small_disk"
-    mnt.mkdir()
-    if shutil.which("mount") is None:
-        pytest.skip("no mount command")
-    proc = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(mnt)], capture_output=True, text=True
-    )
-    if proc.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here ({proc.stderr.strip() or proc.returncode})")
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", str(mnt)], check=False)
 
 
 def test_full_disk_at_a_checkpoint_write_is_one_line(small_disk, capsys):
