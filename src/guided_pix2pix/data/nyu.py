@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from ..errors import BadFileError, BadOptionError
+from ..imageio import check_pixels
 from .base import ItemDataset, check_choice
 from .depth import check_protocol, make_depth_item
 
@@ -172,6 +173,7 @@ class NYUDepthDataset(ItemDataset):
                 raise BadFileError(
                     path, f"{what} shape {shape} disagrees with {shapes[0][2].name} {shapes[0][1]}"
                 )
+        check_pixels(self.input_file, (h, w))  # before any item is read: bounded per-item allocations
         self.count, self.hw = n, (h, w)
         images = self._open_labeled_images(self.offset + n)
         if tuple(images.shape[2:]) != (w, h):
