@@ -191,6 +191,8 @@ def build(root: str | Path) -> list[Case]:
     (F / "empty_tif" / "target" / "a.png").unlink()
     _bytes(F / "empty_tif" / "target" / "a.tif", b"")
     _triplet(F / "backbone_size", size=(30, 30))  # not a multiple of 4
+    _triplet(F / "mixed_sizes")
+    _triplet(F / "mixed_sizes", "b", size=(40, 40))  # fine alone, but no batch of both
     _triplet(F / "bomb")
     _bytes(F / "bomb" / "guide" / "a.png", png_bomb(100_000, 100_000))
     _triplet(F / "bomb_npy")
@@ -387,6 +389,7 @@ def cases() -> list[Case]:
         Case("train-corrupt-jpeg", train(*folder("corrupt_jpg")), ["guide/a.jpg", "corrupt"]),
         Case("train-empty-tiff", train(*folder("empty_tif")), ["target/a.tif", "empty file"]),
         Case("train-backbone-size", train(*folder("backbone_size")), ["30x30", "resnet backbone"]),
+        Case("train-mixed-sizes", train(*folder("mixed_sizes")), ["input/b.png", "must share a size"]),
         Case("train-png-bomb", train(*folder("bomb")), ["guide/a.png", "pixel"]),
         Case("train-npy-bomb", train(*folder("bomb_npy")), ["target/a.npy", "exceeds the limit"]),
         Case("train-missing-folder", train(*folder("no_such")), ["folders/no_such", "no such folder"]),
