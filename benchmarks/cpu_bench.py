@@ -10,7 +10,9 @@ the training loop's own step (G forward, D phase and step, G phase and step).
     .venv/bin/python benchmarks/cpu_bench.py --preset pose --size 64 64 --batch 2 --reps 7
 
 Prints one JSON line per preset: per variant the median wall time per step, its minimum, and the
-median process CPU time per step (all threads; less sensitive to other processes' load).
+median process CPU time per step (all threads; less sensitive to other processes' load), and the
+speedup of each variant over the first by median wall time, by minimum wall time and by median
+CPU time. On a shared machine the three can differ widely; report all three.
 """
 
 from __future__ import annotations
@@ -81,6 +83,10 @@ def compare(preset: str, size, batch: int, reps: int, warmup: int, threads: int,
     ref = variants[0]
     for name in variants[1:]:
         out[f"speedup_{name}_vs_{ref}"] = round(med[ref] / med[name], 3)
+        out[f"speedup_min_{name}_vs_{ref}"] = round(min(runs[ref][4]) / min(runs[name][4]), 3)
+        out[f"speedup_cpu_{name}_vs_{ref}"] = round(
+            statistics.median(runs[ref][5]) / statistics.median(runs[name][5]), 3
+        )
     return out
 
 
