@@ -90,18 +90,18 @@ def _read_yaml(path: Path, label: str) -> dict:
 
 
 def _merge(base: dict, update: dict, where: tuple[str, ...], source: str) -> None:
+    # Dataset options belong to a dataset: choosing another dataset starts its options afresh.
+    if where == ("data",) and update.get("dataset", base["dataset"]) != base["dataset"]:
+        base["options"], base["val_options"] = {}, {}
     for key, value in update.items():
         path = (*where, str(key))
         dotted = ".".join(path)
-        if path[:2] in FREE_FORM or (len(path) == 2 and path in FREE_FORM):
-            if len(path) == 2:
-                if value is not None and not isinstance(value, dict):
-                    raise BadOptionError(
-                        dotted, f"must be a mapping of dataset options, got {value!r} ({source})"
-                    )
-                base[key] = copy.deepcopy(value) if value is not None else {}
-            else:
-                base[key] = value
+        if path in FREE_FORM:  # dataset options: merged key by key, checked by build_dataset
+            if value is not None and not isinstance(value, dict):
+                raise BadOptionError(
+                    dotted, f"must be a mapping of dataset options, got {value!r} ({source})"
+                )
+            base[key].update(copy.deepcopy(value or {}))
             continue
         if key not in base:
             known = ", ".join(sorted(base))

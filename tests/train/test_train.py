@@ -197,3 +197,10 @@ def test_training_options_run(tmp_path, options):
     losses = _losses(run)
     assert sorted(losses) == [1, 2]
     assert all(math.isfinite(v) for record in losses.values() for v in record.values())
+
+
+def test_dataset_options_merge_and_reset_with_the_dataset():
+    cfg = load_config("synthetic_depth", ["data.options.size=[32,32]"])
+    assert cfg["data"]["options"]["size"] == [32, 32] and cfg["data"]["options"]["scale"] == 8  # merged
+    cfg = load_config("synthetic_depth", ["data.dataset=folder", "data.options={root: my_data}"])
+    assert cfg["data"]["options"] == {"root": "my_data"}  # another dataset: its own options only
