@@ -390,7 +390,7 @@ def run_bench(s: BenchSettings) -> dict:
         "gflop_per_img": round(gflop_per_img, 3) if gflop_per_img is not None else None,
         "tflops": _sig(tflops),
         "mfu": _sig(tflops / peak_tflops) if (tflops is not None and peak_tflops) else None,
-        "peak_tflops": round(peak_tflops, 2) if peak_tflops else None,
+        "peak_tflops": _sig(peak_tflops) if peak_tflops else None,
         "peak_source": peak_source,
         "preset": s.preset,
         "batch": n,
