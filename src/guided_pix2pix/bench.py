@@ -161,27 +161,12 @@ def image_size(s: BenchSettings) -> tuple[int, int]:
 
 def build_parts(cfg: dict, s: BenchSettings):
     """(accelerator, TrainingParts) as `train.train` builds them (fresh weights, seed s.seed)."""
-    from accelerate import Accelerator
-
-    from .nn.discriminator import Discriminator, DiscriminatorConfig
-    from .nn.generator import Generator, GeneratorConfig
     from .nn.losses import make_gan_loss
-    from .train import FakePool, TrainingParts
+    from .train import FakePool, TrainingParts, build_models, make_accelerator
 
     t = cfg["train"]
-    accelerator = Accelerator(
-        cpu=s.device == "cpu", mixed_precision="bf16" if s.precision == "bf16" else "no"
-    )
-    torch.manual_seed(s.seed)
-    gen_cfg = GeneratorConfig.from_dict(cfg["model"])
-    G = Generator(gen_cfg).set_execution_mode(s.mode)
-    D = None
-    if t["lambda_gan"] > 0:
-        channels = gen_cfg.input_nc + gen_cfg.guide_nc + gen_cfg.output_nc
-        D = Discriminator(DiscriminatorConfig(**{**cfg["discriminator"], "input_nc": channels}))
-    betas = (t["beta1"], t["beta2"])
-    opt_G = torch.optim.Adam(G.parameters(), lr=t["lr"], betas=betas)
-    opt_D = torch.optim.Adam(D.parameters(), lr=t["lr"], betas=betas) if D is not None else None
+    accelerator = make_accelerator(cpu=s.device == "cpu", precision=s.precision)
+    G, D, opt_G, opt_D = build_models(cfg, mode=s.mode, seed=s.seed)
     if t["channels_last"]:
         G = G.to(memory_format=torch.channels_last)
         D = D.to(memory_format=torch.channels_last) if D is not None else None
