@@ -256,3 +256,21 @@ def write_image(path: str | Path, arr: np.ndarray) -> Path:
             tmp.unlink(missing_ok=True)  # no half-written temporary file left behind (full disk)
             raise
     return path
+
+
+def files_by_stem(folder: str | Path) -> dict[str, Path]:
+    """Stem -> file for the image and array files (`SUFFIXES`) directly inside `folder`.
+
+    Hidden files and other suffixes are skipped; two files with one stem are an error naming
+    both. An empty result is returned as is: callers decide whether that is an error."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise BadFileError(folder, "not a directory")
+    files: dict[str, Path] = {}
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith(".") or path.suffix.lower() not in SUFFIXES or not path.is_file():
+            continue
+        if path.stem in files:
+            raise BadFileError(path, f"two files with stem {path.stem!r} (also {files[path.stem].name})")
+        files[path.stem] = path
+    return files

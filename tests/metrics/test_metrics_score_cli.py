@@ -104,5 +104,5 @@ def test_errors_are_one_line(folders, capsys, tmp_path, monkeypatch):
     _write(target, "d_extra.png", np.stack([pairs["b_grey"][1]] * 3, -1))
     assert "is grey but" in _error(capsys, pred, target, "--metrics", "psnr")
     _write(target, "d_extra.jpg", pairs["b_grey"][1])
-    assert "shares the stem" in _error(capsys, pred, target, "--metrics", "psnr")
+    assert "two files with stem 'd_extra'" in _error(capsys, pred, target, "--metrics", "psnr")
     assert "not a directory" in _error(capsys, pred, tmp_path / "nowhere", "--metrics", "psnr")

@@ -35,6 +35,7 @@ import torch
 from ..errors import BadFileError, BadOptionError
 from ..inference import batches_by_size, load_generator, resolve_device, run_folder_of, run_padded, to_device
 from ..metrics import METRICS, PROTOCOLS, load_classifier
+from ..metrics.registry import parse_metric_names
 from ..report import Gallery, GalleryRow, Table, save_png, write_page
 from ..weights import require
 
@@ -125,18 +126,6 @@ def default_metrics(task: str, has_mask: bool, has_classifier: bool) -> list[str
     names = list(plan.metrics)
     names += list(plan.if_mask) if has_mask else []
     names += list(plan.if_classifier) if has_classifier else []
-    return names
-
-
-def parse_metrics(text: str) -> list[str]:
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    if not names:
-        raise BadOptionError("--metrics", "no metric named")
-    for name in names:
-        if name not in METRICS:
-            raise BadOptionError("--metrics", f"unknown metric {name!r} (available: {', '.join(METRICS)})")
-    if len(set(names)) != len(names):
-        raise BadOptionError("--metrics", f"metric named twice in {text!r}")
     return names
 
 
@@ -410,7 +399,7 @@ def build_datasets(data: dict, split: str, dataset: str | None, max_items: int |
 def run(args) -> int:
     if args.batch_size < 1:
         raise BadOptionError("--batch-size", f"must be >= 1, got {args.batch_size}")
-    names = parse_metrics(args.metrics) if args.metrics else None
+    names = parse_metric_names(args.metrics) if args.metrics else None
     for name in names or ():
         if METRICS[name].weights:
             require(METRICS[name].weights)

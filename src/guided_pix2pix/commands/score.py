@@ -15,8 +15,9 @@ import numpy as np
 import torch
 
 from ..errors import BadFileError, BadOptionError
-from ..imageio import SUFFIXES, read_image
+from ..imageio import SUFFIXES, files_by_stem, read_image
 from ..metrics import METRICS, load_classifier
+from ..metrics.registry import parse_metric_names
 from ..weights import require
 
 DEFAULT_METRICS = "psnr,ssim,lpips_alex,lpips_vgg,fid"
@@ -62,29 +63,9 @@ def _parse_range(text: str, option: str) -> tuple[float, float]:
     return lo, hi
 
 
-def _parse_metrics(text: str) -> list[str]:
-    names = [name.strip() for name in text.split(",") if name.strip()]
-    if not names:
-        raise BadOptionError("--metrics", "no metric named")
-    for name in names:
-        if name not in METRICS:
-            raise BadOptionError("--metrics", f"unknown metric {name!r} (available: {', '.join(METRICS)})")
-    if len(set(names)) != len(names):
-        raise BadOptionError("--metrics", f"metric named twice in {text!r}")
-    return names
-
-
 def list_images(folder: Path, option: str) -> dict[str, Path]:
-    """Stem -> image file for the image files directly inside `folder`."""
-    if not folder.is_dir():
-        raise BadFileError(folder, "not a directory")
-    stems: dict[str, Path] = {}
-    for path in sorted(folder.iterdir()):
-        if path.name.startswith(".") or path.suffix.lower() not in SUFFIXES or not path.is_file():
-            continue
-        if path.stem in stems:
-            raise BadFileError(path, f"shares the stem {path.stem!r} with {stems[path.stem].name}")
-        stems[path.stem] = path
+    """Stem -> image file for the image files directly inside `folder` (`option` names it in errors)."""
+    stems = files_by_stem(folder)
     if not stems:
         raise BadOptionError(option, f"{folder} holds no image files ({', '.join(SUFFIXES)})")
     return stems
@@ -154,7 +135,7 @@ def _providers(args, device) -> dict:
 
 
 def run(args) -> int:
-    names = _parse_metrics(args.metrics)
+    names = parse_metric_names(args.metrics)
     float_range = _parse_range(args.float_range, "--float-range")
     device = _device(args.device)
     providers = _providers(args, device)

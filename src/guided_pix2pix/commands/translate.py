@@ -22,7 +22,7 @@ import torch
 
 from ..data.folder import probe_image, to_signed_unit
 from ..errors import BadFileError, BadOptionError
-from ..imageio import SUFFIXES, read_image, write_image
+from ..imageio import SUFFIXES, files_by_stem, read_image, write_image
 from ..inference import from_signed_unit, load_generator, resolve_device, run_padded
 
 
@@ -41,14 +41,8 @@ def add_arguments(parser) -> None:
 
 # ----------------------------------------------------------------------------- pairing
 def list_stems(folder: Path) -> dict[str, Path]:
-    """Stem -> file for the image and array files directly inside `folder` (hidden files skipped)."""
-    files: dict[str, Path] = {}
-    for path in sorted(folder.iterdir()):
-        if path.name.startswith(".") or not path.is_file() or path.suffix.lower() not in SUFFIXES:
-            continue
-        if path.stem in files:
-            raise BadFileError(path, f"two files with stem {path.stem!r} (also {files[path.stem].name})")
-        files[path.stem] = path
+    """Stem -> file for the image and array files directly inside `folder` (at least one)."""
+    files = files_by_stem(folder)
     if not files:
         raise BadFileError(folder, f"holds no image or array files ({', '.join(SUFFIXES)})")
     return files

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from ..errors import BadFileError, BadOptionError
-from ..imageio import SUFFIXES, array_header, check_pixels, quiet_tifffile, read_image
+from ..imageio import array_header, check_pixels, files_by_stem, quiet_tifffile, read_image
 from .base import ItemDataset
 
 ROLES = ("input", "guide", "target", "mask")
@@ -93,19 +93,6 @@ def to_signed_unit(arr: np.ndarray, path: Path) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))  # (H, W, C) -> (C, H, W)
 
 
-def _list_role(folder: Path) -> dict[str, Path]:
-    files: dict[str, Path] = {}
-    for path in sorted(folder.iterdir()):
-        if path.name.startswith(".") or not path.is_file():
-            continue
-        if path.suffix.lower() not in SUFFIXES:
-            continue
-        if path.stem in files:
-            raise BadFileError(path, f"two files with stem {path.stem!r} (also {files[path.stem].name})")
-        files[path.stem] = path
-    return files
-
-
 class FolderDataset(ItemDataset):
     """Items from ``ROOT/{input,guide,target}/`` files matched by stem (see the module docstring).
 
@@ -140,7 +127,7 @@ class FolderDataset(ItemDataset):
                     root / role, f"missing: a folder dataset needs {role}/ beside input/, guide/"
                 )
         self.roles = [r for r in ROLES if (root / r).is_dir()]
-        listing = {role: _list_role(root / role) for role in self.roles}
+        listing = {role: files_by_stem(root / role) for role in self.roles}
         meta = self._read_meta(root / "meta.json")
         self.task = task or meta.get("task", "generic")
         if self.task not in TASKS:

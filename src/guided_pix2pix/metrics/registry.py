@@ -25,6 +25,7 @@ from dataclasses import KW_ONLY, dataclass
 
 import torch
 
+from ..errors import BadOptionError
 from .depth import depth_mae, depth_rmse
 from .fid import FIDAccumulator, fid
 from .inception_score import ISAccumulator, inception_score
@@ -114,3 +115,16 @@ METRICS: dict[str, Metric] = {
         functools.partial(depth_mae, protocol="B"), "paired", False, "cm", _DEPTH_NEEDS, options=("valid",)
     ),
 }
+
+
+def parse_metric_names(text: str, option: str = "--metrics") -> list[str]:
+    """'psnr,ssim' -> ['psnr', 'ssim']; unknown, repeated or no names raise BadOptionError(option)."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise BadOptionError(option, "no metric named")
+    for name in names:
+        if name not in METRICS:
+            raise BadOptionError(option, f"unknown metric {name!r} (available: {', '.join(METRICS)})")
+    if len(set(names)) != len(names):
+        raise BadOptionError(option, f"metric named twice in {text!r}")
+    return names
