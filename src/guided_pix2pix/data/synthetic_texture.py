@@ -1,6 +1,8 @@
 """Synthetic texture transfer in the TextureGAN convention: sketch + texture patch -> object.
 
-An object silhouette (a procedural shoe or bag) is filled with a texture, shaded towards its
+An object silhouette (a procedural shoe or bag, or, when the Debian package
+``dataset-fashion-mnist`` is installed, in half of the items a real Fashion-MNIST shoe or bag
+scaled up; option ``silhouettes_dir``, None for procedural only) is filled with a texture, shaded towards its
 outline, on a white background (the target photo). The sketch is black outline and detail
 lines on white. Everything is converted to LAB and scaled ((L - 50) / 50, a / 128, b / 128)
 as the official TextureGAN loader does; the guide is one square patch of the target placed
@@ -26,6 +28,7 @@ import torch
 
 from ..errors import BadFileError
 from .color import normalize_lab, rgb_to_lab
+from .fashion_mnist import DEBIAN_DIR, silhouette_mask, silhouettes
 from .synthetic_common import SyntheticDataset
 from .texturegan import PATCH_MAX, PATCH_MIN, place_patch
 
@@ -140,20 +143,26 @@ def _bag(rng, H, W):
     return np.array(pts), lines, (cx, top, half_top * rng.uniform(0.5, 0.8), H * rng.uniform(0.12, 0.2))
 
 
-def render_object(rng, size):
-    """(mask (H, W) bool, sketch (H, W, 3) float, photo (H, W, 3) float), floats in [0, 1]."""
+def render_object(rng, size, shapes: np.ndarray | None = None):
+    """(mask (H, W) bool, sketch (H, W, 3) float, photo (H, W, 3) float), floats in [0, 1].
+
+    shapes: optional (N, 28, 28) Fashion-MNIST shoes and bags; when given, half of the objects
+    are one of them instead of a procedural shoe or bag."""
     from scipy import ndimage
     from skimage.draw import line, polygon
 
     H, W = size
     mask = np.zeros((H, W), bool)
-    if rng.random() < 0.5:
+    handle, lines, detail = None, [], None
+    if shapes is not None and rng.random() < 0.5:  # a real Fashion-MNIST shoe or bag
+        mask, detail = silhouette_mask(shapes[rng.integers(len(shapes))], size, rng)
+    elif rng.random() < 0.5:
         pts, lines = _shoe(rng, H, W)
-        handle = None
     else:
         pts, lines, handle = _bag(rng, H, W)
-    rr, cc = polygon(pts[:, 1], pts[:, 0], (H, W))
-    mask[rr, cc] = True
+    if detail is None:
+        rr, cc = polygon(pts[:, 1], pts[:, 0], (H, W))
+        mask[rr, cc] = True
     if handle is not None:  # a thick arc above the bag: outer half-ellipse minus inner one
         cx, top, rx, ry = handle
         thick = max(2.0, 0.035 * min(H, W))
@@ -168,6 +177,9 @@ def render_object(rng, size):
     sketch = np.ones((H, W, 3), np.float32)
     outline = mask & ~ndimage.binary_erosion(mask)
     sketch[outline] = 0.0
+    if detail is not None:  # the real item's inner edges: where its grey level changes sharply
+        edges = np.hypot(ndimage.sobel(detail, 0), ndimage.sobel(detail, 1))
+        sketch[mask & (edges > 0.6)] = 0.0
     for (xa, ya), (xb, yb) in lines:
         rr, cc = line(int(ya), int(xa), int(yb), int(xb))
         ok = (rr >= 0) & (rr < H) & (cc >= 0) & (cc < W)
@@ -181,7 +193,9 @@ class SyntheticTextureDataset(SyntheticDataset):
     """Texture transfer on procedural shoes and bags; no files needed.
 
     Options: size (height, width) pixels, default (128, 128); count; seed; split "train" |
-    "val" | "test" (disjoint streams); augment, on_error, crop_size as in `ItemDataset`.
+    "val" | "test" (disjoint streams); silhouettes_dir: folder of the Fashion-MNIST IDX files
+    (default the Debian package's; used when present; None: procedural objects only);
+    augment, on_error, crop_size as in `ItemDataset`.
     """
 
     task = "texture"
@@ -197,11 +211,13 @@ class SyntheticTextureDataset(SyntheticDataset):
         size=(128, 128),
         count: int = 1000,
         seed: int = 0,
+        silhouettes_dir: str | None = str(DEBIAN_DIR),
         augment: bool = False,
         on_error: str = "raise",
         crop_size=None,
     ):
         super().__init__(split, size, count, seed, augment=augment, on_error=on_error, crop_size=crop_size)
+        self.shapes = None if silhouettes_dir is None else silhouettes(silhouettes_dir)
         scale = min(self.size) / 128
         self.side_range = (max(2, round(PATCH_MIN * scale)), max(3, round(PATCH_MAX * scale)))
 
@@ -209,7 +225,7 @@ class SyntheticTextureDataset(SyntheticDataset):
         from scipy import ndimage
 
         rng = self.item_rng(index)
-        mask, sketch, photo = render_object(rng, self.size)
+        mask, sketch, photo = render_object(rng, self.size, self.shapes)
         rgb = (
             torch.from_numpy(np.stack([sketch, photo])).permute(0, 3, 1, 2).double()
         )  # (2, H, W, 3) -> (2, 3, H, W)
