@@ -30,6 +30,7 @@ import torch.nn.functional as F
 
 from .checkpoint import checkpoint_dir, load_latest_checkpoint, save_checkpoint
 from .config import dump_config
+from .data.transforms import SPATIAL_KEYS
 from .errors import BadFileError, BadOptionError, UserError, writing
 from .nn.discriminator import Discriminator, DiscriminatorConfig
 from .nn.generator import Generator, GeneratorConfig
@@ -116,13 +117,10 @@ def _step_generator(seed: int, rank: int, step: int, stream: int) -> torch.Gener
     return torch.Generator().manual_seed(int.from_bytes(key, "little") & ((1 << 63) - 1))
 
 
-IMAGE_KEYS = ("input", "guide", "target", "mask")
-
-
 def augment_batch(batch: dict, rng: torch.Generator, flip: bool, crop) -> dict:
     """Paired random horizontal flip and crop, the same for every image of an item, on the
     batch's device (decisions drawn on the CPU from `rng`)."""
-    keys = [k for k in IMAGE_KEYS if k in batch]
+    keys = [k for k in SPATIAL_KEYS if k in batch]
     n, _, h, w = batch["input"].shape
     if crop is not None:
         ch, cw = crop
