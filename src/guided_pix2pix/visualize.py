@@ -24,11 +24,16 @@ def _heatmaps(x: torch.Tensor) -> torch.Tensor:
     return ((peak - lo) / (hi - lo).clamp_min(1e-6)).expand(-1, 3, -1, -1)
 
 
-def _lab(x: torch.Tensor) -> torch.Tensor:
-    """Scaled LAB ((L-50)/50, a/128, b/128) in the first three channels -> RGB."""
+def lab_to_display_rgb(x: torch.Tensor) -> torch.Tensor:
+    """Scaled LAB ((L-50)/50, a/128, b/128) in the first three channels -> sRGB in [0, 1], in x's
+    dtype (pass float64 where the result is measured, as texture metrics do)."""
     from .data.color import denormalize_lab, lab_to_rgb
 
-    return lab_to_rgb(denormalize_lab(x[:, :3].float())).clamp(0, 1)
+    return lab_to_rgb(denormalize_lab(x[:, :3])).clamp(0, 1)
+
+
+def _lab(x: torch.Tensor) -> torch.Tensor:
+    return lab_to_display_rgb(x.float())
 
 
 DISPLAY_KINDS = {"gray": _gray, "rgb": _rgb, "heatmaps": _heatmaps, "lab": _lab}

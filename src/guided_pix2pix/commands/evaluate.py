@@ -51,9 +51,9 @@ def _identity_view(x: torch.Tensor) -> torch.Tensor:
 
 def _lab_view(x: torch.Tensor) -> torch.Tensor:
     """TextureGAN-scaled LAB (N, 3, H, W) -> sRGB in [0, 1] (metrics then use value_range (0, 1))."""
-    from ..data.color import denormalize_lab, lab_to_rgb
+    from ..visualize import lab_to_display_rgb
 
-    return lab_to_rgb(denormalize_lab(x[:, :3].double())).clamp(0, 1)
+    return lab_to_display_rgb(x.double())
 
 
 def _bicubic(batch: dict) -> torch.Tensor:
