@@ -66,8 +66,13 @@ def dataset_options(name: str) -> list[str]:
         raise BadOptionError(
             "dataset", f"unknown dataset {name!r}; choose from {', '.join(sorted(DATASETS))}"
         )
-    params = inspect.signature(DATASETS[name]).parameters
-    return [p for p in params if p not in ("self", "split", "augment")]
+    names: list[str] = []
+    for cls in inspect.getmro(DATASETS[name]) if inspect.isclass(DATASETS[name]) else [DATASETS[name]]:
+        params = inspect.signature(cls).parameters.values()
+        names += [p.name for p in params if p.kind is not p.VAR_KEYWORD and p.name not in names]
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            break  # a class that takes **common passes them on to its base: list the base's too
+    return [n for n in names if n not in ("self", "split", "augment")]
 
 
 def build_dataset(

@@ -340,16 +340,12 @@ class SyntheticDepthDataset(SyntheticDataset):
     def __init__(
         self,
         split: str = "train",
-        size=(128, 128),
-        count: int = 1000,
-        seed: int = 0,
+        *,
         scale: int = 8,
         protocol: str = "A",
-        augment: bool = False,
-        on_error: str = "raise",
-        crop_size=None,
+        **common,  # size, count, seed, augment, on_error, crop_size: see SyntheticDataset
     ):
-        super().__init__(split, size, count, seed, augment=augment, on_error=on_error, crop_size=crop_size)
+        super().__init__(split, **common)
         self.protocol, self.scale = check_protocol(protocol, scale)
 
     def load_item(self, index: int) -> dict:

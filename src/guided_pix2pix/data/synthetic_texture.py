@@ -208,15 +208,11 @@ class SyntheticTextureDataset(SyntheticDataset):
     def __init__(
         self,
         split: str = "train",
-        size=(128, 128),
-        count: int = 1000,
-        seed: int = 0,
+        *,
         silhouettes_dir: str | None = str(DEBIAN_DIR),
-        augment: bool = False,
-        on_error: str = "raise",
-        crop_size=None,
+        **common,  # size, count, seed, augment, on_error, crop_size: see SyntheticDataset
     ):
-        super().__init__(split, size, count, seed, augment=augment, on_error=on_error, crop_size=crop_size)
+        super().__init__(split, **common)
         self.shapes = None if silhouettes_dir is None else silhouettes(silhouettes_dir)
         scale = min(self.size) / 128
         self.side_range = (max(2, round(PATCH_MIN * scale)), max(3, round(PATCH_MAX * scale)))
