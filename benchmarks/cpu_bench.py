@@ -3,7 +3,7 @@
 Both variants are built from the same seed (same weights, same random batch) and their steps
 alternate (ref, fast, ref, fast, ...) so that load from other processes on a shared machine
 hits both alike; the JSON line per preset gives each mode's median step time and the ratio
-reference / fast (> 1: fast is faster). The step timed is `guided_pix2pix.train.optimizer_step`,
+reference / fast (> 1: fast is faster). The step timed is `guided_pix2pix.training.loop.optimizer_step`,
 the training loop's own step (G forward, D phase and step, G phase and step).
 
     .venv/bin/python benchmarks/cpu_bench.py                      # the three presets, small sizes
@@ -24,7 +24,7 @@ import time
 
 import torch
 
-from guided_pix2pix.bench import (
+from guided_pix2pix.training.bench import (
     BenchSettings,
     bench_config,
     build_parts,
@@ -32,7 +32,8 @@ from guided_pix2pix.bench import (
     cpu_model,
     random_batch,
 )
-from guided_pix2pix.train import _step_generator, optimizer_step
+from guided_pix2pix.training.loop import optimizer_step
+from guided_pix2pix.training.sampling import step_generator
 
 # small CPU sizes: (H, W), batch; the models are the official ones (full width and depth)
 CPU_SIZES = {"pose": ((64, 64), 2), "depth_x8": ((64, 80), 2), "texture": ((128, 128), 2)}
@@ -57,7 +58,7 @@ def compare(preset: str, size, batch: int, reps: int, warmup: int, threads: int,
     for step in range(warmup + reps):
         for cfg, acc, parts, data, times, cpu_times in runs.values():
             start, cpu_start = time.perf_counter(), time.process_time()
-            optimizer_step(parts, [data], cfg["train"], acc, _step_generator(0, 0, step, 1))
+            optimizer_step(parts, [data], cfg.train, acc, step_generator(0, 0, step, 1))
             if step >= warmup:
                 times.append(time.perf_counter() - start)
                 cpu_times.append(time.process_time() - cpu_start)

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from guided_pix2pix.bench import BenchSettings, bench_config, count_step_flops
 from guided_pix2pix.cli import main
+from guided_pix2pix.training.bench import BenchSettings, bench_config, count_step_flops
 
 KEYS = {
     "img_per_s",

@@ -8,8 +8,8 @@ import math
 import pytest
 
 from guided_pix2pix.cli import main
-from guided_pix2pix.config import dump_config, load_config
 from guided_pix2pix.nn.generator import Generator
+from guided_pix2pix.training.config import dump_config, load_config
 
 DEPTH_METRICS = ("depth_rmse_a", "depth_mae_a", "depth_rmse_b", "depth_mae_b")
 TINY_DEPTH = ["data.options.size=[32,40]", "data.options.count=3"]

@@ -10,11 +10,11 @@ import pytest
 import torch
 
 from guided_pix2pix.cli import main
-from guided_pix2pix.data.folder import to_signed_unit
-from guided_pix2pix.data.transforms import reflect_pad_to
-from guided_pix2pix.imageio import read_image, write_image
-from guided_pix2pix.inference import from_signed_unit, locate_generator, padded_size, run_padded
+from guided_pix2pix.files.images import read_image, write_image
+from guided_pix2pix.files.values import from_signed_unit, to_signed_unit
 from guided_pix2pix.nn.generator import Generator
+from guided_pix2pix.nn.padding import padded_size, reflect_pad_to, run_padded
+from guided_pix2pix.training.run_folder import locate_generator
 
 
 def _save(path, **options):

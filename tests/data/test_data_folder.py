@@ -10,7 +10,7 @@ from torch.utils.data import default_collate
 
 from guided_pix2pix.data import FolderDataset, build_dataset
 from guided_pix2pix.errors import BadFileError
-from guided_pix2pix.imageio import write_image
+from guided_pix2pix.files.images import write_image
 
 
 def _triplet(root, stem, h=12, w=20, guide_ext=".png", target=True, seed=0):

@@ -306,5 +306,5 @@ def test_texturegan_missing_partner_and_corrupt(tmp_path):
         ds[0]
     torch.manual_seed(0)
     _write_texturegan(tmp_path, "train", [("shoes", "a")], size=(160, 150))
-    item = TextureGANDataset(tmp_path, augment=True, on_error="skip")[0]
+    item = TextureGANDataset(tmp_path, random_crop=True, on_error="skip")[0]
     assert item["guide"].shape == (4, 128, 128) and item["target"].shape == (3, 128, 128)

@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch.utils.data import default_collate
 
-from guided_pix2pix.data import SyntheticDepthDataset, build_dataset
+from guided_pix2pix.data import SyntheticDepthDataset, augment_batch, build_dataset
 from guided_pix2pix.data.depth import denormalize_depth, downsample_bicubic, downsample_interval
 from guided_pix2pix.errors import BadOptionError
 
@@ -120,11 +120,11 @@ def test_bad_options_are_named(options, bad):
 
 def test_augment_flips_all_entries_together():
     plain = SyntheticDepthDataset(size=SIZE, count=1, seed=4)[0]
-    torch.manual_seed(0)
-    aug = SyntheticDepthDataset(size=SIZE, count=1, seed=4, augment=True, crop_size=(32, 48))
     seen_flip = seen_plain = False
-    for _ in range(12):
-        item = aug[0]
+    for draw in range(12):
+        batch = default_collate([SyntheticDepthDataset(size=SIZE, count=1, seed=4)[0]])
+        out = augment_batch(batch, torch.Generator().manual_seed(draw), flip=True, crop=(32, 48))
+        item = {k: v[0] for k, v in out.items() if k != "meta"}
         assert item["guide"].shape == (3, 32, 48)
         for flipped in (False, True):
             ref = {k: torch.flip(v, [-1]) if flipped else v for k, v in plain.items() if k != "meta"}

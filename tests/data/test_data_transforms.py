@@ -10,8 +10,7 @@ from hypothesis import strategies as st
 from skimage.color import lab2rgb, rgb2lab
 
 from guided_pix2pix.data import (
-    PairedRandomCrop,
-    PairedRandomFlip,
+    augment_batch,
     crop_to,
     denormalize_lab,
     lab_to_rgb,
@@ -19,6 +18,7 @@ from guided_pix2pix.data import (
     pad_to_multiple,
     rgb_to_lab,
 )
+from guided_pix2pix.errors import BadOptionError
 
 
 def _nchw(a):
@@ -94,17 +94,26 @@ def _coordinate_item(h, w):
 )
 def test_paired_flip_and_crop_keep_every_entry_aligned(h, w, ch, cw, seed):
     ch, cw = min(ch, h), min(cw, w)
-    gen = torch.Generator().manual_seed(seed)
-    item = PairedRandomCrop((ch, cw), generator=gen)(PairedRandomFlip(generator=gen)(_coordinate_item(h, w)))
-    base = item["input"][0]
-    assert base.shape == (ch, cw)
-    assert torch.equal(item["guide"][1] - 0.25, base) and torch.equal(item["guide"][2] - 0.5, base)
-    assert torch.equal(item["target"][0] - 0.75, base) and item["mask"].shape == (1, ch, cw)
-    rows, cols = base // 1000, base % 1000
-    assert torch.all(rows[1:] - rows[:-1] == 1)  # a contiguous window, rows in order
-    step = cols[:, 1:] - cols[:, :-1]
-    assert torch.all(step == step.flatten()[0]) if cw > 1 else True  # all +1 (plain) or all -1 (mirrored)
-    assert item["meta"] == {"id": "x"}
+    items = [_coordinate_item(h, w) for _ in range(3)]
+    batch = {k: torch.stack([item[k] for item in items]) for k in ("input", "guide", "target", "mask")}
+    batch["meta"] = {"id": ["x"] * 3}
+    out = augment_batch(batch, torch.Generator().manual_seed(seed), flip=True, crop=(ch, cw))
+    assert out["input"].shape == (3, 1, ch, cw) and out["mask"].shape == (3, 1, ch, cw)
+    for i in range(3):
+        base = out["input"][i, 0]
+        assert torch.equal(out["guide"][i, 1] - 0.25, base) and torch.equal(out["guide"][i, 2] - 0.5, base)
+        assert torch.equal(out["target"][i, 0] - 0.75, base)
+        rows, cols = base // 1000, base % 1000
+        assert torch.all(rows[1:] - rows[:-1] == 1)  # a contiguous window, rows in order
+        step = cols[:, 1:] - cols[:, :-1]
+        assert torch.all(step == step.flatten()[0]) if cw > 1 else True  # all +1 (plain) or all -1 (mirrored)
+    assert out["meta"] == {"id": ["x"] * 3}
+
+
+def test_augment_batch_names_the_option_for_a_crop_larger_than_the_images():
+    batch = {"input": torch.zeros(1, 1, 8, 8), "guide": torch.zeros(1, 3, 8, 8)}
+    with pytest.raises(BadOptionError, match=r"train\.crop: crop 9x4 is larger than the images \(8x8\)"):
+        augment_batch(batch, torch.Generator(), flip=False, crop=(9, 4))
 
 
 @settings(max_examples=40, deadline=None)

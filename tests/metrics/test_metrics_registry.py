@@ -9,7 +9,7 @@ import torch
 
 from guided_pix2pix.metrics import METRICS
 from guided_pix2pix.metrics.registry import KINDS
-from guided_pix2pix.weights import PACKAGES
+from guided_pix2pix.metrics.weights import PACKAGES
 
 
 @pytest.mark.parametrize("name", sorted(METRICS))

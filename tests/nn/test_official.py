@@ -8,7 +8,7 @@ import torch
 
 from guided_pix2pix import Generator
 from guided_pix2pix.cli import main
-from guided_pix2pix.official import config_from_official, convert_state_dict, official_dead_keys
+from guided_pix2pix.nn.official import config_from_official, convert_state_dict, official_dead_keys
 
 GOLDEN = Path(__file__).resolve().parents[3] / "shared" / "golden" / "official_generators.safetensors"
 if not GOLDEN.is_file():  # the checkout sits beside shared/ on the project's machines

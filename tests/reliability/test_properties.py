@@ -12,10 +12,10 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from guided_pix2pix.data.folder import probe_image
+from guided_pix2pix.data.transforms import augment_batch
 from guided_pix2pix.errors import BadFileError
-from guided_pix2pix.imageio import read_image
-from guided_pix2pix.train import StepBatchSampler, _step_generator, augment_batch
+from guided_pix2pix.files.images import probe_image, read_image
+from guided_pix2pix.training.sampling import StepBatchSampler, step_generator
 
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -33,7 +33,7 @@ def test_augment_batch_moves_every_image_of_an_item_together(n, h, w, crop, flip
     x = torch.arange(n * h * w, dtype=torch.float32).view(n, 1, h, w)
     batch = {"input": x, "guide": torch.cat([x * 2, x * 3], 1), "target": x + 1, "mask": x % 2}
     size = (max(1, h // 2), max(1, w // 2)) if crop else None
-    out = augment_batch({k: v.clone() for k, v in batch.items()}, _step_generator(seed, 0, 1, 0), flip, size)
+    out = augment_batch({k: v.clone() for k, v in batch.items()}, step_generator(seed, 0, 1, 0), flip, size)
     ch, cw = size or (h, w)
     assert out["input"].shape == (n, 1, ch, cw) and out["guide"].shape == (n, 2, ch, cw)
     assert torch.equal(out["guide"], torch.cat([out["input"] * 2, out["input"] * 3], 1))
@@ -46,9 +46,7 @@ def test_augment_batch_moves_every_image_of_an_item_together(n, h, w, crop, flip
             if 0 <= top <= h - ch and 0 <= left <= w - cw:
                 found |= torch.equal(cand, x[i, 0, top : top + ch, left : left + cw])
         assert found
-    again = augment_batch(
-        {k: v.clone() for k, v in batch.items()}, _step_generator(seed, 0, 1, 0), flip, size
-    )
+    again = augment_batch({k: v.clone() for k, v in batch.items()}, step_generator(seed, 0, 1, 0), flip, size)
     assert all(torch.equal(out[k], again[k]) for k in out)  # a function of (seed, rank, step)
 
 

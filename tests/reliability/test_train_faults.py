@@ -16,8 +16,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from guided_pix2pix.checkpoint import list_checkpoints, verify_checkpoint
 from guided_pix2pix.cli import main
+from guided_pix2pix.training.checkpoint import list_checkpoints, verify_checkpoint
 
 TINY = [
     "model.ngf=4",

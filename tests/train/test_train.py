@@ -12,7 +12,7 @@ import torch
 from safetensors.torch import load_file
 
 from guided_pix2pix.cli import main
-from guided_pix2pix.config import load_config
+from guided_pix2pix.training.config import load_config
 
 TINY = [
     "model.ngf=4",
@@ -121,7 +121,7 @@ def test_rerun_with_other_model_refuses(tmp_path, capsys):
         (["train.nope=1"], "train.nope: unknown option"),
         (["train.lr=fast"], "train.lr: must be a float"),
         (["model.conditioning=spade"], "conditioning: unknown value 'spade'"),
-        (["train.precision=fp8"], "train.precision: must be fp32 or bf16"),
+        (["train.precision=fp8"], "train.precision: must be one of fp32, bf16"),
         (["train.crop=[8]"], "train.crop: must be [height, width]"),
         (["justtext"], "overrides are KEY=VALUE"),
     ],
@@ -145,20 +145,17 @@ def test_unknown_preset_and_bad_yaml(tmp_path, capsys):
 
 def test_presets_load_with_the_official_recipes():
     pose = load_config("pose")
-    assert (pose["model"]["backbone"], pose["model"]["conditioning"]) == ("resnet", "bft")
-    assert (pose["model"]["input_nc"], pose["model"]["guide_nc"], pose["model"]["output_nc"]) == (3, 18, 3)
-    assert (pose["train"]["batch_size"], pose["train"]["lr"], pose["train"]["beta1"]) == (8, 2e-4, 0.9)
-    assert pose["train"]["niter"] + pose["train"]["niter_decay"] == 100 and pose["train"]["lambda_l1"] == 100
+    assert (pose.model.backbone, pose.model.conditioning) == ("resnet", "bft")
+    assert (pose.model.input_nc, pose.model.guide_nc, pose.model.output_nc) == (3, 18, 3)
+    assert (pose.train.batch_size, pose.train.lr, pose.train.beta1) == (8, 2e-4, 0.9)
+    assert pose.train.niter + pose.train.niter_decay == 100 and pose.train.lambda_l1 == 100
     texture = load_config("texture")
-    assert texture["model"]["n_layers"] == 7 and texture["train"]["batch_size"] == 256
+    assert texture.model.n_layers == 7 and texture.train.batch_size == 256
     for scale in (4, 8, 16):
         depth = load_config(f"depth_x{scale}")
-        assert depth["data"]["options"]["scale"] == scale and depth["train"]["lambda_gan"] == 0
-        assert (
-            depth["train"]["niter"] + depth["train"]["niter_decay"] == 500
-            and depth["train"]["batch_size"] == 2
-        )
-    assert load_config("synthetic_depth", ["train.max_steps=7"])["train"]["max_steps"] == 7
+        assert depth.data.options["scale"] == scale and depth.train.lambda_gan == 0
+        assert depth.train.niter + depth.train.niter_decay == 500 and depth.train.batch_size == 2
+    assert load_config("synthetic_depth", ["train.max_steps=7"]).train.max_steps == 7
 
 
 def test_two_process_gloo_training_keeps_ranks_identical(tmp_path):
@@ -201,6 +198,6 @@ def test_training_options_run(tmp_path, options):
 
 def test_dataset_options_merge_and_reset_with_the_dataset():
     cfg = load_config("synthetic_depth", ["data.options.size=[32,32]"])
-    assert cfg["data"]["options"]["size"] == [32, 32] and cfg["data"]["options"]["scale"] == 8  # merged
+    assert cfg.data.options["size"] == [32, 32] and cfg.data.options["scale"] == 8  # merged
     cfg = load_config("synthetic_depth", ["data.dataset=folder", "data.options={root: my_data}"])
-    assert cfg["data"]["options"] == {"root": "my_data"}  # another dataset: its own options only
+    assert cfg.data.options == {"root": "my_data"}  # another dataset: its own options only

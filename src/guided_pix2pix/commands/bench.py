@@ -1,7 +1,7 @@
 """`guided-pix2pix bench --preset {pose,depth_x8,texture} [options]`: one JSON line of training speed.
 
-Times the training loop's own step (`train.optimizer_step`) on the preset's official model;
---batch and --size shrink the run for CPUs. See `guided_pix2pix.bench` for what each key means.
+Times the training loop's own step (`training.loop.optimizer_step`) on the preset's official model;
+--batch and --size shrink the run for CPUs. See `guided_pix2pix.training.bench` for what each key means.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import json
 
 
 def add_arguments(parser):
-    from ..bench import BENCH_PRESETS, DATA, DEVICES, MODES, PRECISIONS
+    from ..training.bench import BENCH_PRESETS, DATA, DEVICES, MODES, PRECISIONS
 
     parser.add_argument(
         "--preset", required=True, choices=sorted(BENCH_PRESETS), help="official model and sizes"
@@ -49,7 +49,7 @@ def add_arguments(parser):
 
 
 def run(args):
-    from ..bench import BenchSettings, loader_bench, run_bench
+    from ..training.bench import BenchSettings, loader_bench, run_bench
 
     settings = BenchSettings(
         preset=args.preset,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 
 def add_arguments(parser):
-    from ..official import OFFICIAL_NETS
+    from ..nn.official import OFFICIAL_NETS
 
     parser.add_argument("src", help="official generator checkpoint, e.g. latest_net_G.pth")
     parser.add_argument("dest", help="output folder (config.json + model.safetensors)")
@@ -22,7 +22,7 @@ def add_arguments(parser):
 
 
 def run(args):
-    from ..official import config_from_official, convert_official
+    from ..nn.official import config_from_official, convert_official
 
     cfg = config_from_official(
         args.netG,

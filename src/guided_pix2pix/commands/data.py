@@ -14,13 +14,16 @@ import argparse
 import json
 import platform
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from ..data.visualize import lab_to_display_rgb
 from ..errors import BadOptionError
+from ..files.atomic import write_text_atomic
+from ..files.images import write_image
+from ..files.values import from_signed_unit
 
 TASKS = ("depth", "pose", "texture")
 
@@ -34,23 +37,12 @@ def _dataset(args, count: int | None = None):
     return build_dataset(f"synthetic_{args.task}", split=args.split, **options)
 
 
-def _to_u16(x: torch.Tensor) -> np.ndarray:  # (1, H, W) in [-1, 1] -> (H, W) uint16
-    return np.round((x[0].numpy() + 1) / 2 * 65535).astype(np.uint16)
-
-
-def _to_u8(x: torch.Tensor) -> np.ndarray:  # (C, H, W) in [-1, 1] -> (H, W, C) uint8
-    return np.round((x.permute(1, 2, 0).numpy() + 1) / 2 * 255).astype(np.uint8)
-
-
-def _as_npy(x: torch.Tensor) -> np.ndarray:  # (C, H, W) -> (H, W, C) float32
-    return np.ascontiguousarray(x.permute(1, 2, 0).numpy().astype(np.float32))
-
-
-# task -> role -> (file suffix, encoder); every encoder reverses exactly what FolderDataset does
-WRITERS: dict[str, dict[str, tuple[str, Callable]]] = {
-    "depth": {"input": (".png", _to_u16), "guide": (".png", _to_u8), "target": (".png", _to_u16)},
-    "pose": {"input": (".png", _to_u8), "guide": (".npy", _as_npy), "target": (".png", _to_u8)},
-    "texture": {"input": (".npy", _as_npy), "guide": (".npy", _as_npy), "target": (".npy", _as_npy)},
+# task -> role -> (file suffix, file dtype); `files.values.from_signed_unit` writes what FolderDataset reads
+U8, U16, F32 = np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float32)
+WRITERS: dict[str, dict[str, tuple[str, np.dtype]]] = {
+    "depth": {"input": (".png", U16), "guide": (".png", U8), "target": (".png", U16)},
+    "pose": {"input": (".png", U8), "guide": (".npy", F32), "target": (".png", U8)},
+    "texture": {"input": (".npy", F32), "guide": (".npy", F32), "target": (".npy", F32)},
 }
 
 
@@ -89,44 +81,37 @@ def _synth(args) -> int:
     for i in range(len(ds)):
         item = ds[i]
         stem = f"{i:06d}"
-        for role, (suffix, encode) in WRITERS[args.task].items():
-            path = out / role / f"{stem}{suffix}"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if suffix == ".npy":
-                np.save(path, encode(item[role]))
-            else:
-                from ..imageio import write_image
-
-                write_image(path, encode(item[role]))
+        for role, (suffix, dtype) in WRITERS[args.task].items():
+            write_image(out / role / f"{stem}{suffix}", from_signed_unit(item[role], dtype))
         extra = {k: float(v) for k, v in item["meta"].items() if k != "id"}
         if extra:
             meta["items"][stem] = extra
-    (out / "meta.json").write_text(json.dumps(meta, indent=1))
+    write_text_atomic(out / "meta.json", json.dumps(meta, indent=1))
     print(f"wrote {len(ds)} {args.task} items to {out}")
     return 0
 
 
 def _panel(task: str, item: dict) -> np.ndarray:
     """(H, 3W, 3) uint8: input | guide | target, each shown as a picture."""
-    from ..data import denormalize_lab, lab_to_rgb
+
+    def rgb(x):
+        return from_signed_unit(x, U8)
 
     def grey(x):
-        return np.repeat(_to_u8(x[:1]), 3, 2)
+        return np.repeat(rgb(x[:1]), 3, 2)
 
     def lab(x):
         return (
-            (lab_to_rgb(denormalize_lab(x[None].double()))[0].permute(1, 2, 0).numpy() * 255)
-            .round()
-            .astype(np.uint8)
+            (lab_to_display_rgb(x[None].double())[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
         )
 
     if task == "depth":
-        cells = [grey(item["input"]), _to_u8(item["guide"]), grey(item["target"])]
+        cells = [grey(item["input"]), rgb(item["guide"]), grey(item["target"])]
     elif task == "pose":
         cells = [
-            _to_u8(item["input"]),
+            rgb(item["input"]),
             grey(item["guide"].max(0, keepdim=True).values),
-            _to_u8(item["target"]),
+            rgb(item["target"]),
         ]
     else:
         sketch = grey(item["input"])
@@ -138,8 +123,6 @@ def _panel(task: str, item: dict) -> np.ndarray:
 
 
 def _preview(args) -> int:
-    from ..imageio import write_image
-
     ds = _dataset(args)
     rows = [_panel(args.task, ds[i]) for i in range(len(ds))]
     gap = np.full((4, rows[0].shape[1], 3), 255, np.uint8)

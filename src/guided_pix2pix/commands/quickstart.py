@@ -1,4 +1,4 @@
-"""`guided-pix2pix quickstart [--out DIR]`: the embedded default (see guided_pix2pix.quickstart)."""
+"""`guided-pix2pix quickstart [--out DIR]`: the embedded default (see guided_pix2pix.evaluation.quickstart)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ def add_arguments(parser):
 
 
 def run(args):
-    from ..quickstart import run_quickstart
+    from ..evaluation.quickstart import run_quickstart
 
     report = run_quickstart(args.out, args.overrides, progress=not args.no_progress)
     for name in ("synthetic", "middlebury"):

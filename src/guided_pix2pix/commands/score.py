@@ -1,8 +1,8 @@
 """`guided-pix2pix score PRED_DIR TARGET_DIR --metrics psnr,ssim,...`: score two folders of images.
 
 Predictions and targets are matched by file stem (``0001.png`` <-> ``0001.jpg``); every stem must
-have a partner. 8- and 16-bit, grey and colour images are read with `imageio.read_image` and
-mapped to [0, 1] by their dtype (float files by ``--float-range``). Prints one JSON object,
+have a partner. 8- and 16-bit, grey and colour images are read with `files.images.read_image`
+and mapped to [0, 1] by their dtype (`files.values.to_unit`; float files by ``--float-range``). Prints one JSON object,
 ``{metric: mean over pairs}`` (set metrics such as FID: over the two sets), in the order asked.
 """
 
@@ -15,13 +15,15 @@ import numpy as np
 import torch
 
 from ..errors import BadFileError, BadOptionError
-from ..imageio import SUFFIXES, files_by_stem, read_image
+from ..files.atomic import write_text_atomic
+from ..files.images import pair_by_stem, read_image
+from ..files.values import to_unit
 from ..metrics import METRICS, load_classifier
 from ..metrics.registry import parse_metric_names
-from ..weights import require
+from ..metrics.weights import require
+from ..nn.devices import resolve_device
 
 DEFAULT_METRICS = "psnr,ssim,lpips_alex,lpips_vgg,fid"
-INTEGER_WHITE = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 
 
 def add_arguments(parser) -> None:
@@ -63,42 +65,17 @@ def _parse_range(text: str, option: str) -> tuple[float, float]:
     return lo, hi
 
 
-def list_images(folder: Path, option: str) -> dict[str, Path]:
-    """Stem -> image file for the image files directly inside `folder` (`option` names it in errors)."""
-    stems = files_by_stem(folder)
-    if not stems:
-        raise BadOptionError(option, f"{folder} holds no image files ({', '.join(SUFFIXES)})")
-    return stems
-
-
-def match_pairs(pred_dir: Path, target_dir: Path) -> list[tuple[str, Path, Path]]:
-    """(stem, pred file, target file) for every stem; an error names stems without a partner."""
-    preds, targets = list_images(pred_dir, "PRED_DIR"), list_images(target_dir, "TARGET_DIR")
-    for option, have, other, other_dir in (
-        ("PRED_DIR", preds, targets, target_dir),
-        ("TARGET_DIR", targets, preds, pred_dir),
-    ):
-        lonely = sorted(set(have) - set(other))
-        if lonely:
-            shown = ", ".join(lonely[:5]) + (", ..." if len(lonely) > 5 else "")
-            raise BadOptionError(option, f"{len(lonely)} stem(s) have no match in {other_dir}: {shown}")
-    return [(stem, preds[stem], targets[stem]) for stem in sorted(preds)]
-
-
-def load_unit(path: Path, float_range: tuple[float, float]) -> np.ndarray:
+def _load_unit(path: Path, float_range: tuple[float, float]) -> np.ndarray:
     """Image file -> (H, W, C) float64 in [0, 1] with C in {1, 3}."""
     arr = read_image(path)
     if arr.shape[2] not in (1, 3):
         raise BadFileError(path, f"expected 1 (grey) or 3 (colour) channels, found {arr.shape[2]}")
-    if arr.dtype in INTEGER_WHITE:  # same mapping as imageio.to_unit_range, in float64
-        return arr.astype(np.float64) / INTEGER_WHITE[arr.dtype]
-    lo, hi = float_range
-    return (arr.astype(np.float64) - lo) / (hi - lo)
+    return to_unit(arr, float_range)
 
 
 def load_pair(pred_path: Path, target_path: Path, float_range, device) -> tuple[torch.Tensor, torch.Tensor]:
     """Both images as (1, C, H, W) float64 tensors in [0, 1]; errors name a size or channel mismatch."""
-    pred, target = load_unit(pred_path, float_range), load_unit(target_path, float_range)
+    pred, target = _load_unit(pred_path, float_range), _load_unit(target_path, float_range)
     if pred.shape[:2] != target.shape[:2]:
         (ph, pw), (th, tw) = pred.shape[:2], target.shape[:2]
         raise BadFileError(pred_path, f"size {pw}x{ph} (WxH) differs from {target_path} ({tw}x{th})")
@@ -109,15 +86,6 @@ def load_pair(pred_path: Path, target_path: Path, float_range, device) -> tuple[
         )
     as_tensor = lambda a: torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1)))[None].to(device)  # noqa: E731
     return as_tensor(pred), as_tensor(target)  # (H, W, C) -> (1, C, H, W)
-
-
-def _device(text: str) -> torch.device:
-    if text == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        return torch.device(text)
-    except RuntimeError as exc:
-        raise BadOptionError("--device", f"unknown device {text!r}") from exc
 
 
 def _providers(args, device) -> dict:
@@ -137,7 +105,7 @@ def _providers(args, device) -> dict:
 def run(args) -> int:
     names = parse_metric_names(args.metrics)
     float_range = _parse_range(args.float_range, "--float-range")
-    device = _device(args.device)
+    device = resolve_device(args.device)
     providers = _providers(args, device)
     for name in names:  # fail before reading any image
         missing = [need for need in METRICS[name].needs if need not in providers]
@@ -147,7 +115,7 @@ def run(args) -> int:
             )
         if METRICS[name].weights:
             require(METRICS[name].weights)
-    pairs = match_pairs(args.pred_dir, args.target_dir)
+    pairs = pair_by_stem(args.pred_dir, args.target_dir, ("PRED_DIR", "TARGET_DIR"))
     accumulators = {}
     for name in names:
         metric = METRICS[name]
@@ -163,7 +131,6 @@ def run(args) -> int:
         table = {
             stem: {name: vals[i] for name, vals in per_pair.items()} for i, (stem, _, _) in enumerate(pairs)
         }
-        args.per_image.parent.mkdir(parents=True, exist_ok=True)
-        args.per_image.write_text(json.dumps(table, indent=1) + "\n")
+        write_text_atomic(args.per_image, json.dumps(table, indent=1) + "\n")
     print(json.dumps(result))
     return 0

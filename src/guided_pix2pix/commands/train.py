@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def add_arguments(parser):
-    from ..config import preset_names
+    from ..training.config import preset_names
 
     parser.add_argument(
         "--config", required=True, help=f"a preset ({', '.join(preset_names())}) or a YAML file"
@@ -17,8 +17,8 @@ def add_arguments(parser):
 
 
 def run(args):
-    from ..config import load_config
-    from ..train import train
+    from ..training.config import load_config
+    from ..training.loop import train
 
     cfg = load_config(args.config, args.overrides)
     from accelerate import PartialState

@@ -5,8 +5,8 @@ of ``--out``; if ``--out`` is a folder, ``OUT/<input stem><input suffix>``). Fol
 and guides are matched by file stem (``0001.png`` <-> ``0001.npy``); every stem needs a
 partner, and the outputs go to folder ``--out`` as ``<input stem><input suffix>``.
 
-Values are mapped as `FolderDataset` maps them for training (uint8 / 255 and uint16 / 65535 to
-[-1, 1]; float arrays used as stored, which must lie in [-1, 1]), and each output is written
+Values are mapped as `FolderDataset` maps them for training (`files.values`: uint8 / 255 and
+uint16 / 65535 to [-1, 1]; float arrays used as stored, in [-1, 1]), and each output is written
 back in its input's dtype: 16-bit PNG for a 16-bit (depth) input, 8-bit for 8-bit, float32 for
 float. Images of any size are reflect-padded to the backbone's size rule and cropped back;
 folders are processed in batches of equal-size images on the best device available.
@@ -20,10 +20,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..data.folder import probe_image, to_signed_unit
 from ..errors import BadFileError, BadOptionError
-from ..imageio import SUFFIXES, files_by_stem, read_image, write_image
-from ..inference import from_signed_unit, load_generator, resolve_device, run_padded
+from ..files.images import pair_by_stem, probe_image, read_image, write_image
+from ..files.values import from_signed_unit, to_signed_unit
+from ..nn.devices import resolve_device
+from ..nn.padding import run_padded
+from ..training.run_folder import load_generator
 
 
 def add_arguments(parser) -> None:
@@ -40,30 +42,6 @@ def add_arguments(parser) -> None:
 
 
 # ----------------------------------------------------------------------------- pairing
-def list_stems(folder: Path) -> dict[str, Path]:
-    """Stem -> file for the image and array files directly inside `folder` (at least one)."""
-    files = files_by_stem(folder)
-    if not files:
-        raise BadFileError(folder, f"holds no image or array files ({', '.join(SUFFIXES)})")
-    return files
-
-
-def match_folders(input_dir: Path, guide_dir: Path) -> list[tuple[str, Path, Path]]:
-    """(stem, input file, guide file) for every stem; a missing partner is an error naming the file."""
-    inputs, guides = list_stems(input_dir), list_stems(guide_dir)
-    for have, other, role, other_role in (
-        (inputs, guides, "input", "guide"),
-        (guides, inputs, "guide", "input"),
-    ):
-        lonely = sorted(set(have) - set(other))
-        if lonely:
-            more = f" ({len(lonely)} files without a partner in all)" if len(lonely) > 1 else ""
-            raise BadFileError(
-                have[lonely[0]], f"no partner {other_role} {lonely[0]}.* for this {role} file{more}"
-            )
-    return [(stem, inputs[stem], guides[stem]) for stem in sorted(inputs)]
-
-
 def plan_pairs(args) -> list[tuple[Path, Path, Path]]:
     """(input file, guide file, output file) for every pair the arguments name."""
     for option, path in (("--input", args.input), ("--guide", args.guide)):
@@ -74,7 +52,9 @@ def plan_pairs(args) -> list[tuple[Path, Path, Path]]:
     if args.input.is_dir():
         if args.out.exists() and not args.out.is_dir():
             raise BadOptionError("--out", f"{args.out} is a file; folder inputs need an output folder")
-        return [(i, g, args.out / i.name) for _, i, g in match_folders(args.input, args.guide)]
+        return [
+            (i, g, args.out / i.name) for _, i, g in pair_by_stem(args.input, args.guide, ("input", "guide"))
+        ]
     out = args.out
     if out.is_dir() or not out.suffix:
         out = out / args.input.name

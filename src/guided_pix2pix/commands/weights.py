@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .. import weights
+from ..metrics import weights
 
 
 def add_arguments(parser) -> None:

@@ -6,7 +6,7 @@ Every dataset returns items by one contract (DESIGN.md): a dict with ``input`` (
 depth also ``depth_min_m`` / ``depth_max_m``). Each dataset class has ``task`` and
 ``channels`` = (input_nc, guide_nc, output_nc).
 
-`build_dataset(name, split, augment, **options)` builds one by name from `DATASETS`.
+`build_dataset(name, split, **options)` builds one by name from `DATASETS`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from .base import ItemDataset
 from .color import denormalize_lab, lab_to_rgb, normalize_lab, rgb_to_lab
 from .deepfashion import DeepFashionDataset
 from .depth import (
-    PROTOCOLS,
+    DOWNSAMPLERS,
     degrade_depth,
     denormalize_depth,
     downsample_bicubic,
@@ -37,17 +37,9 @@ from .synthetic_depth import SyntheticDepthDataset
 from .synthetic_pose import SyntheticPoseDataset
 from .synthetic_texture import SyntheticTextureDataset
 from .texturegan import TextureGANDataset
-from .transforms import (
-    Compose,
-    PairedRandomCrop,
-    PairedRandomFlip,
-    crop_to,
-    pad_to_multiple,
-    paired_crop,
-    paired_flip,
-)
+from .transforms import augment_batch, crop_to, pad_to_multiple
 
-# dataset name -> factory(split=..., augment=..., **options)
+# dataset name -> factory(split=..., **options)
 DATASETS: dict[str, Callable[..., torch.utils.data.Dataset]] = {
     "synthetic_depth": SyntheticDepthDataset,
     "synthetic_pose": SyntheticPoseDataset,
@@ -61,7 +53,7 @@ DATASETS: dict[str, Callable[..., torch.utils.data.Dataset]] = {
 
 
 def dataset_options(name: str) -> list[str]:
-    """The keyword options `build_dataset(name, ...)` accepts besides split and augment."""
+    """The keyword options `build_dataset(name, ...)` accepts besides split."""
     if name not in DATASETS:
         raise BadOptionError(
             "dataset", f"unknown dataset {name!r}; choose from {', '.join(sorted(DATASETS))}"
@@ -72,15 +64,12 @@ def dataset_options(name: str) -> list[str]:
         names += [p.name for p in params if p.kind is not p.VAR_KEYWORD and p.name not in names]
         if not any(p.kind is p.VAR_KEYWORD for p in params):
             break  # a class that takes **common passes them on to its base: list the base's too
-    return [n for n in names if n not in ("self", "split", "augment")]
+    return [n for n in names if n not in ("self", "split")]
 
 
-def build_dataset(
-    name: str, split: str = "train", augment: bool = False, **options
-) -> torch.utils.data.Dataset:
+def build_dataset(name: str, split: str = "train", **options) -> torch.utils.data.Dataset:
     """Build dataset `name` (a key of `DATASETS`) for `split` ("train" | "val" | "test").
 
-    augment: paired random flip (and crop with ``crop_size``), for training.
     options: the dataset's own keyword options (see `dataset_options(name)`); an unknown name
     or option raises `BadOptionError` naming it.
     """
@@ -88,7 +77,7 @@ def build_dataset(
     for key in options:
         if key not in allowed:
             raise BadOptionError(key, f"not an option of dataset {name!r}; options: {', '.join(allowed)}")
-    return DATASETS[name](split=split, augment=augment, **options)
+    return DATASETS[name](split=split, **options)
 
 
 __all__ = [
@@ -104,7 +93,7 @@ __all__ = [
     "DeepFashionDataset",
     "TextureGANDataset",
     "MiddleburyDataset",
-    "PROTOCOLS",
+    "DOWNSAMPLERS",
     "downsample_interval",
     "downsample_bicubic",
     "upsample_bicubic",
@@ -116,11 +105,7 @@ __all__ = [
     "lab_to_rgb",
     "normalize_lab",
     "denormalize_lab",
-    "Compose",
-    "PairedRandomFlip",
-    "PairedRandomCrop",
-    "paired_flip",
-    "paired_crop",
+    "augment_batch",
     "pad_to_multiple",
     "crop_to",
 ]

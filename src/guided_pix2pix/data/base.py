@@ -1,4 +1,4 @@
-"""What every dataset in this package shares: the error policy, augmentation, option checks.
+"""What every dataset in this package shares: the error policy and option checks.
 
 A dataset subclasses `ItemDataset` and implements `__len__` and `load_item(index) -> dict`
 (the item contract of DESIGN.md). `__getitem__` adds:
@@ -7,8 +7,9 @@ A dataset subclasses `ItemDataset` and implements `__len__` and `load_item(index
   ``on_error="skip"`` logs it on the ``guided_pix2pix.data`` logger, records it in
   `skipped` and serves the next readable item instead, so a batch never holds a wrong item.
   Counts are per process: with DataLoader workers each worker keeps its own.
-- augmentation: ``augment=True`` applies `self.augmentation` (paired random flip, and a
-  paired random crop when `crop_size` is set), identically to every spatial entry.
+
+Augmentation is not a dataset's job: training flips and crops whole batches with
+`data.transforms.augment_batch`, drawn per step so that a resumed run is exact.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from collections.abc import Sequence
 import torch
 
 from ..errors import BadFileError, BadOptionError
-from .transforms import Compose, PairedRandomCrop, PairedRandomFlip
 
 log = logging.getLogger("guided_pix2pix.data")
 
@@ -58,24 +58,11 @@ class ItemDataset(torch.utils.data.Dataset):
     task: str = "generic"  # "depth" | "pose" | "texture" | "generic"
     channels: tuple[int, int, int | None] = (0, 0, 0)  # (input_nc, guide_nc, output_nc)
 
-    def __init__(
-        self,
-        augment: bool = False,
-        on_error: str = "raise",
-        crop_size: int | Sequence[int] | None = None,
-    ):
-        """augment: apply paired random flip (and crop, with `crop_size`) to every item.
-        on_error: "raise" or "skip" (log, count in `skipped`, serve the next readable item).
-        crop_size: (height, width) in pixels of the random crop used when `augment` is on.
-        """
+    def __init__(self, on_error: str = "raise"):
+        """on_error: "raise" or "skip" (log, count in `skipped`, serve the next readable item)."""
         check_choice("on_error", on_error, ON_ERROR)
         self.on_error = on_error
-        self.augment = bool(augment)
         self.skipped: list[str] = []
-        steps = [PairedRandomFlip()]
-        if crop_size is not None:
-            steps.append(PairedRandomCrop(crop_size))
-        self.augmentation = Compose(steps)
 
     @property
     def num_skipped(self) -> int:
@@ -106,4 +93,4 @@ class ItemDataset(torch.utils.data.Dataset):
                 last = exc
         else:
             raise BadFileError(last.path, f"no readable item left to serve (last: {last.problem})")
-        return self.augmentation(item) if self.augment else item
+        return item

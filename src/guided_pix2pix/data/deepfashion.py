@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from ..errors import BadFileError
-from ..safety import load_pickle
+from ..files.safe_load import load_pickle
 from .base import ItemDataset, check_choice
 
 KEYS = ("x", "x_target", "pose", "pose_target", "mask", "mask_target")
@@ -39,10 +39,8 @@ class DeepFashionDataset(ItemDataset):
     task = "pose"
     channels = (3, N_KEYPOINTS, 3)
 
-    def __init__(
-        self, root, split: str = "train", augment: bool = False, on_error: str = "raise", crop_size=None
-    ):
-        super().__init__(augment=augment, on_error=on_error, crop_size=crop_size)
+    def __init__(self, root, split: str = "train", on_error: str = "raise"):
+        super().__init__(on_error=on_error)
         check_choice("split", split, ("train", "val", "test"))
         self.root = Path(root) / ("train" if split == "train" else "test")
         if not self.root.is_dir():

@@ -59,7 +59,7 @@ def upsample_bicubic(low: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
 
 # protocol name -> down-sampling function (N, 1, H, W) -> (N, 1, h, w)
-PROTOCOLS: dict[str, Callable[[torch.Tensor, int], torch.Tensor]] = {
+DOWNSAMPLERS: dict[str, Callable[[torch.Tensor, int], torch.Tensor]] = {
     "A": downsample_interval,
     "B": downsample_bicubic,
 }
@@ -69,7 +69,7 @@ SCALES = (2, 4, 8, 16, 32)
 def check_protocol(protocol: str, scale: int) -> tuple[str, int]:
     """Validate a protocol name and an up-sampling factor; return them normalised."""
     key = str(protocol).upper()
-    if key not in PROTOCOLS:
+    if key not in DOWNSAMPLERS:
         raise BadOptionError("protocol", f"unknown down-sampling protocol {protocol!r}; choose from A, B")
     if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or int(scale) not in SCALES:
         raise BadOptionError("scale", f"up-sampling factor must be one of {SCALES}, got {scale!r}")
@@ -80,7 +80,7 @@ def degrade_depth(depth_m: torch.Tensor, scale: int, protocol: str = "A") -> tor
     """Full-resolution depth (H, W) or (N, 1, H, W), metres -> low-res input up-sampled back, same shape."""
     protocol, scale = check_protocol(protocol, scale)
     batch = depth_m.reshape(-1, 1, *depth_m.shape[-2:])  # (H, W) or (N, 1, H, W) -> (N, 1, H, W)
-    low = PROTOCOLS[protocol](batch.float(), scale)
+    low = DOWNSAMPLERS[protocol](batch.float(), scale)
     return upsample_bicubic(low, batch.shape[-2:]).reshape(depth_m.shape)
 
 

@@ -8,9 +8,10 @@ Layout::
     ROOT/mask/NAME.png      optional, 1 channel, nonzero = valid target pixel
     ROOT/meta.json          optional: {"task": "depth", "items": {"NAME": {"depth_min_m": ...}}}
 
-File types: PNG (8 / 16 bit), JPEG, TIFF, BMP, ``.npy`` / ``.npz`` (see `guided_pix2pix.imageio`).
-Values: uint8 / 255 and uint16 / 65535 are mapped to [-1, 1]; float arrays must already hold
-values in [-1, 1] (they are used as stored, like the official pose heat-maps) and be finite.
+File types: PNG (8 / 16 bit), JPEG, TIFF, BMP, ``.npy`` / ``.npz`` (see `guided_pix2pix.files.images`).
+Values (`guided_pix2pix.files.values`): uint8 / 255 and uint16 / 65535 are mapped to [-1, 1];
+float arrays must already hold values in [-1, 1] (used as stored, like the official pose
+heat-maps) and be finite.
 1-channel and non-square images are fine; within one folder every file of one role must have
 the same channel count, and the files of one stem must share height and width.
 
@@ -30,67 +31,12 @@ import numpy as np
 import torch
 
 from ..errors import BadFileError, BadOptionError
-from ..imageio import array_header, check_pixels, files_by_stem, quiet_tifffile, read_image
+from ..files.images import files_by_stem, probe_image, read_image
+from ..files.values import to_signed_unit
 from .base import ItemDataset
 
 ROLES = ("input", "guide", "target", "mask")
 TASKS = ("depth", "pose", "texture", "generic")
-
-# PIL mode -> channels after `read_image` (which converts palette/alpha/CMYK modes).
-_PIL_CHANNELS = {"1": 1, "L": 1, "LA": 1, "I": 1, "I;16": 1, "I;16B": 1, "I;16L": 1, "F": 1}
-
-
-def probe_image(path: Path) -> tuple[int, int, int]:
-    """(height, width, channels) of an image or array file from its header, without decoding."""
-    suffix = path.suffix.lower()
-    try:
-        if path.stat().st_size == 0:
-            raise BadFileError(path, "empty file (0 bytes)")
-        if suffix in (".npy", ".npz"):
-            shape = array_header(path)[0]
-        elif suffix in (".tif", ".tiff"):
-            import tifffile
-
-            with quiet_tifffile(), tifffile.TiffFile(path) as tif:
-                shape = tif.pages[0].shape
-            if len(shape) == 3 and shape[0] in (1, 3, 4) and shape[-1] not in (1, 3, 4):
-                shape = (*shape[1:], shape[0])  # planar (C, H, W) -> (H, W, C)
-        else:
-            from PIL import Image
-
-            try:
-                with Image.open(path) as im:
-                    shape = (im.height, im.width, _PIL_CHANNELS.get(im.mode, 3))
-            except Image.DecompressionBombError as exc:
-                raise BadFileError(path, f"image exceeds the pixel limit ({exc})") from exc
-    except BadFileError:
-        raise
-    except Exception as exc:  # PIL, numpy, zipfile and tifffile raise many types for bad headers
-        raise BadFileError(path, f"unreadable or corrupt file ({type(exc).__name__}: {exc})") from exc
-    if len(shape) not in (2, 3) or min(shape[:2]) < 1:
-        raise BadFileError(path, f"expected an (H, W) or (H, W, C) image, found shape {tuple(shape)}")
-    check_pixels(path, shape)
-    return int(shape[0]), int(shape[1]), int(shape[2]) if len(shape) == 3 else 1
-
-
-def to_signed_unit(arr: np.ndarray, path: Path) -> torch.Tensor:
-    """(H, W, C) uint8 / uint16 / float array -> (C, H, W) float32 in [-1, 1]; checks floats."""
-    if arr.dtype == np.uint8:
-        x = arr.astype(np.float32) / 255.0 * 2.0 - 1.0
-    elif arr.dtype == np.uint16:
-        x = arr.astype(np.float32) / 65535.0 * 2.0 - 1.0
-    else:
-        x = arr.astype(np.float32)
-        if not np.isfinite(x).all():
-            raise BadFileError(path, f"holds {int((~np.isfinite(x)).sum())} NaN or infinite values")
-        lo, hi = float(x.min()), float(x.max())
-        if lo < -1.0 - 1e-5 or hi > 1.0 + 1e-5:
-            raise BadFileError(
-                path,
-                f"float values must lie in [-1, 1] (found {lo:.4g}..{hi:.4g}); save uint8/uint16 instead",
-            )
-        x = np.clip(x, -1.0, 1.0)
-    return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))  # (H, W, C) -> (C, H, W)
 
 
 class FolderDataset(ItemDataset):
@@ -107,14 +53,12 @@ class FolderDataset(ItemDataset):
         self,
         root,
         split: str | None = None,
-        augment: bool = False,
         on_error: str = "raise",
-        crop_size=None,
         channels=None,
         task: str | None = None,
         verify: bool = False,
     ):
-        super().__init__(augment=augment, on_error=on_error, crop_size=crop_size)
+        super().__init__(on_error=on_error)
         root = Path(root)
         if split is not None and (root / split / "input").is_dir():
             root = root / split

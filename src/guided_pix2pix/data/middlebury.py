@@ -51,11 +51,9 @@ class MiddleburyDataset(ItemDataset):
         split: str = "test",
         scale: int = 8,
         protocol: str = "A",
-        augment: bool = False,
         on_error: str = "raise",
-        crop_size=None,
     ):
-        super().__init__(augment=augment, on_error=on_error, crop_size=crop_size)
+        super().__init__(on_error=on_error)
         check_choice("split", split, ("val", "test"))
         self.split = split
         self.protocol, self.scale = check_protocol(protocol, scale)

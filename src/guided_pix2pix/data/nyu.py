@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from ..errors import BadFileError, BadOptionError
-from ..imageio import check_pixels
+from ..files.images import check_pixels
 from .base import ItemDataset, check_choice
 from .depth import check_protocol, make_depth_item
 
@@ -97,11 +97,9 @@ class NYUDepthDataset(ItemDataset):
         scale: int = 16,
         source: str = "auto",
         protocol: str = "A",
-        augment: bool = False,
         on_error: str = "raise",
-        crop_size=None,
     ):
-        super().__init__(augment=augment, on_error=on_error, crop_size=crop_size)
+        super().__init__(on_error=on_error)
         check_choice("split", split, ("train", "val", "test"))
         check_choice("source", source, SOURCES)
         self.protocol, self.scale = check_protocol(protocol, scale)

@@ -23,7 +23,7 @@ class SyntheticDataset(ItemDataset):
 
     Options: size (height, width) pixels, default (128, 128); count = number of items
     (default 1000); seed (int >= 0); split "train" | "val" | "test" (disjoint item streams);
-    augment, on_error, crop_size as in `ItemDataset`.
+    on_error as in `ItemDataset`.
     """
 
     name = "synthetic"
@@ -36,11 +36,9 @@ class SyntheticDataset(ItemDataset):
         size=(128, 128),
         count: int = 1000,
         seed: int = 0,
-        augment: bool = False,
         on_error: str = "raise",
-        crop_size=None,
     ):
-        super().__init__(augment=augment, on_error=on_error, crop_size=crop_size)
+        super().__init__(on_error=on_error)
         check_choice("split", split, tuple(SPLIT_CODES))
         self.split = split
         self.size = check_size("size", size, minimum=self.min_size)

@@ -327,7 +327,7 @@ class SyntheticDepthDataset(SyntheticDataset):
     Options (all keyword): size (height, width) pixels, default (128, 128); count = number of
     items (default 1000); seed (int); scale in {2, 4, 8, 16, 32} (default 8); protocol "A"
     (interval) or "B" (bicubic); split "train" | "val" | "test" (disjoint item streams);
-    augment, on_error, crop_size as in `ItemDataset`.
+    on_error as in `ItemDataset`.
     """
 
     task = "depth"
@@ -343,7 +343,7 @@ class SyntheticDepthDataset(SyntheticDataset):
         *,
         scale: int = 8,
         protocol: str = "A",
-        **common,  # size, count, seed, augment, on_error, crop_size: see SyntheticDataset
+        **common,  # size, count, seed, on_error: see SyntheticDataset
     ):
         super().__init__(split, **common)
         self.protocol, self.scale = check_protocol(protocol, scale)

@@ -205,7 +205,7 @@ class SyntheticPoseDataset(SyntheticDataset):
     """Pose transfer on procedural figures; no files needed.
 
     Options: size (height, width) pixels, default (128, 128); count; seed; split "train" |
-    "val" | "test" (disjoint streams); augment, on_error, crop_size as in `ItemDataset`.
+    "val" | "test" (disjoint streams); on_error as in `ItemDataset`.
     """
 
     task = "pose"

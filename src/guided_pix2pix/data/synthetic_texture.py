@@ -195,7 +195,7 @@ class SyntheticTextureDataset(SyntheticDataset):
     Options: size (height, width) pixels, default (128, 128); count; seed; split "train" |
     "val" | "test" (disjoint streams); silhouettes_dir: folder of the Fashion-MNIST IDX files
     (default the Debian package's; used when present; None: procedural objects only);
-    augment, on_error, crop_size as in `ItemDataset`.
+    on_error as in `ItemDataset`.
     """
 
     task = "texture"
@@ -210,7 +210,7 @@ class SyntheticTextureDataset(SyntheticDataset):
         split: str = "train",
         *,
         silhouettes_dir: str | None = str(DEBIAN_DIR),
-        **common,  # size, count, seed, augment, on_error, crop_size: see SyntheticDataset
+        **common,  # size, count, seed, on_error: see SyntheticDataset
     ):
         super().__init__(split, **common)
         self.shapes = None if silhouettes_dir is None else silhouettes(silhouettes_dir)

@@ -9,7 +9,7 @@ Item, as the official loader (defaults ``input_texture_patch=original_image``,
 ``patch_size_min=20``, ``patch_size_max=40``, one patch):
 
 - images are resized so the short side is 128 (bilinear) and centre-cropped to 128 x 128
-  (``augment=True``: the official training crop instead, a random 60-100 % area crop of
+  (``random_crop=True``: the official training crop instead, a random 60-100 % area crop of
   aspect 3/4-4/3 resized to 128, then a random horizontal flip, the same for all files);
 - everything goes to LAB (scikit-image), scaled ((L - 50) / 50, a / 128, b / 128);
 - input = the sketch's scaled L channel (1, 128, 128);
@@ -22,7 +22,7 @@ Item, as the official loader (defaults ``input_texture_patch=original_image``,
 - target = the photo's scaled LAB (3 channels).
 
 The official draw is random at every read; here it is drawn from ``(seed, index)`` so an item
-is reproducible, or from torch's generator when ``augment=True``.
+is reproducible, or from torch's generator when ``random_crop=True``.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from ..errors import BadFileError
-from ..imageio import check_pixels
+from ..files.images import check_pixels
 from .base import ItemDataset, check_choice, check_count
 
 PATCH_MIN, PATCH_MAX = 20, 40  # official patch side range at 128 x 128, pixels
@@ -147,7 +147,8 @@ class TextureGANDataset(ItemDataset):
     """Texture-guided sketch-to-image from TextureGAN folders (see the module docstring).
 
     root: the dataset folder. split: "train" | "val" ("test" reads val). size: output side,
-    pixels (official 128). seed: base of the per-item patch draw when not augmenting.
+    pixels (official 128). seed: base of the per-item patch draw without `random_crop`. random_crop: the
+    official training crop (random area and patch, from torch's generator).
     """
 
     task = "texture"
@@ -159,13 +160,12 @@ class TextureGANDataset(ItemDataset):
         split: str = "train",
         size: int = 128,
         seed: int = 0,
-        augment: bool = False,
+        random_crop: bool = False,
         on_error: str = "raise",
-        crop_size=None,
     ):
-        super().__init__(augment=False, on_error=on_error, crop_size=None)
+        super().__init__(on_error=on_error)
         check_choice("split", split, ("train", "val", "test"))
-        self.random_crop = bool(augment)  # the official training crop replaces the generic one
+        self.random_crop = bool(random_crop)
         self.size = check_count("size", size, minimum=PATCH_MAX + 2)
         self.seed = check_count("seed", seed, minimum=0)
         self.root = Path(root)

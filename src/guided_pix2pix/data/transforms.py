@@ -1,32 +1,25 @@
-"""Paired transforms on dataset items, and padding to the sizes a backbone needs.
+"""Paired augmentation of batches, and padding to the sizes a backbone needs.
 
-A paired transform draws its random numbers once per item and applies the same flip or crop
-to every spatial entry of the item (`input`, `guide`, `target`, `mask`), so the three images
-stay pixel-aligned. Random numbers come from torch's global generator, which DataLoader seeds
-differently in every worker; pass a `torch.Generator` to make a transform reproducible.
+`augment_batch` flips and crops every spatial entry of an item (`input`, `guide`, `target`,
+`mask`) the same way, so the images stay pixel-aligned; its random numbers come from the
+generator it is given, which makes training reproducible and exactly resumable.
 
 Colour conversion lives in `guided_pix2pix.data.color`; it is re-exported here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-
 import torch
-import torch.nn.functional as F
 
 from ..errors import BadOptionError
+from ..nn.padding import reflect_pad_to
 from .color import denormalize_lab, lab_to_rgb, normalize_lab, rgb_to_lab
 
 SPATIAL_KEYS = ("input", "guide", "target", "mask")
 
 __all__ = [
     "SPATIAL_KEYS",
-    "Compose",
-    "PairedRandomFlip",
-    "PairedRandomCrop",
-    "paired_flip",
-    "paired_crop",
+    "augment_batch",
     "pad_to_multiple",
     "crop_to",
     "rgb_to_lab",
@@ -36,91 +29,34 @@ __all__ = [
 ]
 
 
-def _spatial(item: dict) -> list[str]:
-    return [k for k in SPATIAL_KEYS if k in item]
+def augment_batch(batch: dict, rng: torch.Generator, flip: bool, crop, option: str = "train.crop") -> dict:
+    """Paired random crop (of `crop` = (h, w) pixels, or None) and horizontal flip of a batch,
+    the same window and flip for every spatial entry of an item (input, guide, target, mask),
+    drawn per item from `rng` on the CPU and applied on the batch's device.
 
-
-def paired_flip(item: dict) -> dict:
-    """Mirror every spatial entry left-right (last axis). Returns a new dict; meta is shared."""
-    out = dict(item)
-    for key in _spatial(item):
-        out[key] = torch.flip(item[key], dims=[-1])
-    return out
-
-
-def paired_crop(item: dict, top: int, left: int, height: int, width: int) -> dict:
-    """Cut the same (top, left, height, width) window, in pixels, out of every spatial entry."""
-    out = dict(item)
-    for key in _spatial(item):
-        out[key] = item[key][..., top : top + height, left : left + width]
-    return out
-
-
-class PairedRandomFlip:
-    """Horizontal flip with probability `p` (0..1), identical for input, guide, target and mask."""
-
-    def __init__(self, p: float = 0.5, generator: torch.Generator | None = None):
-        if not 0.0 <= p <= 1.0:
-            raise BadOptionError("p", f"flip probability must be in [0, 1], got {p}")
-        self.p = p
-        self.generator = generator
-
-    def __call__(self, item: dict) -> dict:
-        if float(torch.rand((), generator=self.generator)) < self.p:
-            return paired_flip(item)
-        return item
-
-
-class PairedRandomCrop:
-    """Random window of `size` = (height, width) pixels, at the same place in every entry.
-
-    Items smaller than `size` raise `BadOptionError` (crop size larger than the image).
+    This is the one augmentation path: the training loop calls it with a generator that depends
+    only on (seed, rank, step), so a resumed run draws what an uninterrupted run would. A crop
+    larger than the images raises `BadOptionError` naming `option`.
     """
-
-    def __init__(self, size: int | Sequence[int], generator: torch.Generator | None = None):
-        size = (size, size) if isinstance(size, int) else tuple(int(s) for s in size)
-        if len(size) != 2 or min(size) < 1:
-            raise BadOptionError("crop_size", f"expected a positive (height, width), got {size!r}")
-        self.size = size
-        self.generator = generator
-
-    def __call__(self, item: dict) -> dict:
-        H, W = item["input"].shape[-2:]
-        h, w = self.size
-        if h > H or w > W:
-            raise BadOptionError("crop_size", f"crop {h}x{w} is larger than the {H}x{W} item")
-        top = int(torch.randint(0, H - h + 1, (), generator=self.generator))
-        left = int(torch.randint(0, W - w + 1, (), generator=self.generator))
-        return paired_crop(item, top, left, h, w)
-
-
-class Compose:
-    """Apply item transforms in order."""
-
-    def __init__(self, transforms: Sequence[Callable[[dict], dict]]):
-        self.transforms = list(transforms)
-
-    def __call__(self, item: dict) -> dict:
-        for t in self.transforms:
-            item = t(item)
-        return item
-
-
-def reflect_pad_to(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """Reflect-pad (N, C, h, w) at the bottom and right to (height, width) pixels.
-
-    Images smaller than the padding are reflected repeatedly; a 1-pixel side is replicated.
-    """
-    pad_h, pad_w = height - x.shape[-2], width - x.shape[-1]
-    while pad_h > 0 or pad_w > 0:
-        cur_h, cur_w = x.shape[-2:]
-        step_h, step_w = min(max(pad_h, 0), cur_h - 1), min(max(pad_w, 0), cur_w - 1)
-        if step_h == 0 and step_w == 0:  # only 1-pixel sides are left to grow: replicate them
-            x = F.pad(x, (0, max(pad_w, 0), 0, max(pad_h, 0)), mode="replicate")
-            break
-        x = F.pad(x, (0, step_w, 0, step_h), mode="reflect")  # (N, C, h, w) -> (N, C, h + step_h, w + step_w)
-        pad_h, pad_w = pad_h - step_h, pad_w - step_w
-    return x
+    keys = [k for k in SPATIAL_KEYS if k in batch]
+    n, _, h, w = batch["input"].shape
+    if crop is not None:
+        ch, cw = crop
+        if ch > h or cw > w:
+            raise BadOptionError(option, f"crop {ch}x{cw} is larger than the images ({h}x{w})")
+        tops = torch.randint(0, h - ch + 1, (n,), generator=rng).tolist()
+        lefts = torch.randint(0, w - cw + 1, (n,), generator=rng).tolist()
+        for k in keys:
+            batch[k] = torch.stack(
+                [batch[k][i, :, t : t + ch, l : l + cw] for i, (t, l) in enumerate(zip(tops, lefts))]
+            )  # (N, C, H, W) -> (N, C, ch, cw)
+    if flip:
+        flips = torch.rand(n, generator=rng) < 0.5
+        if flips.any():
+            sel = flips.to(batch["input"].device).view(n, 1, 1, 1)  # broadcast over (C, H, W)
+            for k in keys:
+                batch[k] = torch.where(sel, batch[k].flip(3), batch[k])
+    return batch
 
 
 def pad_to_multiple(tensor: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:

@@ -5,7 +5,7 @@ computed on the inputs' device. `METRICS` maps the names used by ``guided-pix2pi
 ``evaluate`` to them. LPIPS and FID need weights: ``guided-pix2pix weights install lpips|fid``.
 """
 
-from .depth import PROTOCOLS, denormalize_depth, depth_errors, depth_errors_metric, depth_mae, depth_rmse
+from .depth import PROTOCOLS, depth_errors, depth_errors_metric, depth_in_metres, depth_mae, depth_rmse
 from .fid import (
     FIDAccumulator,
     fid,
@@ -37,7 +37,7 @@ __all__ = [
     "ISAccumulator",
     "MeanAccumulator",
     "Metric",
-    "denormalize_depth",
+    "depth_in_metres",
     "depth_errors",
     "depth_errors_metric",
     "depth_mae",

@@ -60,7 +60,7 @@ def _as_depth(x, name: str) -> torch.Tensor:
     return x.to(compute_dtype(x.device))
 
 
-def denormalize_depth(x, depth_min, depth_max, *, value_range=(-1.0, 1.0)) -> torch.Tensor:
+def depth_in_metres(x, depth_min, depth_max, *, value_range=(-1.0, 1.0)) -> torch.Tensor:
     """Normalised depth maps (N, [1,] H, W) -> metres, using per-image depth_min/depth_max (N,) in metres."""
     x = _as_depth(x, "depth")
     lo, hi = check_value_range(value_range)
@@ -122,8 +122,8 @@ def depth_errors(
     pred, target: (N, [1,] H, W) in `value_range`; depth_min, depth_max: (N,) metres, the
     target image's range used to normalise it (both maps are de-normalised with it).
     """
-    pred_m = denormalize_depth(pred, depth_min, depth_max, value_range=value_range)
-    target_m = denormalize_depth(target, depth_min, depth_max, value_range=value_range)
+    pred_m = depth_in_metres(pred, depth_min, depth_max, value_range=value_range)
+    target_m = depth_in_metres(target, depth_min, depth_max, value_range=value_range)
     return depth_errors_metric(pred_m, target_m, protocol=protocol, valid=valid)
 
 

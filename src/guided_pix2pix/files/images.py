@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import BadFileError, writing
+from ..errors import BadFileError
+from .atomic import write_atomic
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 ARRAY_SUFFIXES = (".npy", ".npz")
@@ -199,63 +200,48 @@ def read_image(path: str | Path) -> np.ndarray:
     return _read_pil(path)
 
 
-def to_unit_range(arr: np.ndarray) -> np.ndarray:
-    """Map an image array to float32 in [0, 1] by its dtype (uint8 / 255, uint16 / 65535).
-
-    Float arrays are returned as float32 unchanged: their range is the caller's convention.
-    """
-    if arr.dtype == np.uint8:
-        return arr.astype(np.float32) / 255.0
-    if arr.dtype == np.uint16:
-        return arr.astype(np.float32) / 65535.0
-    return arr.astype(np.float32)
-
-
 def write_image(path: str | Path, arr: np.ndarray) -> Path:
     """Write an (H, W) or (H, W, C) array. uint8/uint16 go to PNG/JPEG/TIFF, float to .npy/.tiff.
 
-    The file is written to a temporary name and renamed, so a crash never leaves half a file.
+    The file is written to a temporary name and renamed (`files.atomic.write_atomic`), so a
+    crash never leaves half a file; a full disk is one `BadFileError` naming `path`.
     """
-    import os
-
-    from PIL import Image
-
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
     suffix = path.suffix.lower()
     arr = np.asarray(arr)
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[:, :, 0]
-    with writing(path, "write failed"):  # a full disk or a vanished folder: one line naming the file
-        try:
-            if suffix == ".npy":
-                np.save(tmp, arr)
-                tmp = tmp.with_name(tmp.name)  # np.save keeps the .npy suffix
-            elif suffix in (".tif", ".tiff"):
-                import tifffile
+    if suffix not in WRITERS:
+        raise BadFileError(path, f"unsupported output type {suffix!r}")
+    if suffix in PIL_FORMATS:
+        if arr.dtype == np.uint16 and (suffix != ".png" or arr.ndim != 2):
+            raise BadFileError(path, "16-bit images can only be written as 1-channel PNG or TIFF")
+        if arr.dtype not in (np.uint8, np.uint16):
+            raise BadFileError(path, f"cannot write dtype {arr.dtype} as {suffix}; convert to uint8/uint16")
+    return write_atomic(path, lambda tmp: WRITERS[suffix](tmp, arr))
 
-                tifffile.imwrite(tmp, arr)
-            elif suffix in (".png", ".jpg", ".jpeg", ".bmp"):
-                if arr.dtype == np.uint16:
-                    if suffix != ".png" or arr.ndim != 2:
-                        raise BadFileError(path, "16-bit images can only be written as 1-channel PNG or TIFF")
-                    Image.fromarray(arr).save(tmp, format="PNG")
-                elif arr.dtype == np.uint8:
-                    fmt = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP"}[suffix]
-                    kwargs = {"quality": 95} if fmt == "JPEG" else {}
-                    Image.fromarray(arr).save(tmp, format=fmt, **kwargs)
-                else:
-                    raise BadFileError(
-                        path, f"cannot write dtype {arr.dtype} as {suffix}; convert to uint8/uint16"
-                    )
-            else:
-                raise BadFileError(path, f"unsupported output type {suffix!r}")
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)  # no half-written temporary file left behind (full disk)
-            raise
-    return path
+
+def _write_pil(tmp: Path, arr: np.ndarray) -> None:
+    from PIL import Image
+
+    fmt = PIL_FORMATS[tmp.suffix.lower()]
+    Image.fromarray(arr).save(tmp, format=fmt, **({"quality": 95} if fmt == "JPEG" else {}))
+
+
+def _write_tiff(tmp: Path, arr: np.ndarray) -> None:
+    import tifffile
+
+    tifffile.imwrite(tmp, arr)
+
+
+PIL_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP"}
+# output suffix -> writer(temporary path with that suffix, array)
+WRITERS = {
+    ".npy": lambda tmp, arr: np.save(tmp, arr),
+    ".tif": _write_tiff,
+    ".tiff": _write_tiff,
+    **{suffix: _write_pil for suffix in PIL_FORMATS},
+}
 
 
 def files_by_stem(folder: str | Path) -> dict[str, Path]:
@@ -274,3 +260,69 @@ def files_by_stem(folder: str | Path) -> dict[str, Path]:
             raise BadFileError(path, f"two files with stem {path.stem!r} (also {files[path.stem].name})")
         files[path.stem] = path
     return files
+
+
+def pair_by_stem(
+    first: Path, second: Path, roles: tuple[str, str] = ("input", "guide")
+) -> list[tuple[str, Path, Path]]:
+    """(stem, file in `first`, file in `second`) for every stem, sorted by stem.
+
+    Both folders must hold at least one image or array file, and every stem needs a partner:
+    otherwise `BadFileError` names the empty folder or the first file without one. `roles`
+    names the two folders in the messages (e.g. ("input", "guide"), ("PRED_DIR", "TARGET_DIR")).
+    """
+    listings = []
+    for folder, role in zip((first, second), roles):
+        files = files_by_stem(folder)
+        if not files:
+            raise BadFileError(folder, f"holds no image or array files ({', '.join(SUFFIXES)}) ({role})")
+        listings.append(files)
+    for (have, role), (other, other_role), other_dir in (
+        ((listings[0], roles[0]), (listings[1], roles[1]), second),
+        ((listings[1], roles[1]), (listings[0], roles[0]), first),
+    ):
+        lonely = sorted(set(have) - set(other))
+        if lonely:
+            raise BadFileError(
+                have[lonely[0]],
+                f"no partner {other_role} {lonely[0]}.* for this {role} file "
+                f"({len(lonely)} stem(s) have no match in {other_dir})",
+            )
+    return [(stem, listings[0][stem], listings[1][stem]) for stem in sorted(listings[0])]
+
+
+# PIL mode -> channels after `read_image` (which converts palette/alpha/CMYK modes).
+_PIL_CHANNELS = {"1": 1, "L": 1, "LA": 1, "I": 1, "I;16": 1, "I;16B": 1, "I;16L": 1, "F": 1}
+
+
+def probe_image(path: Path) -> tuple[int, int, int]:
+    """(height, width, channels) of an image or array file from its header, without decoding."""
+    suffix = path.suffix.lower()
+    try:
+        if path.stat().st_size == 0:
+            raise BadFileError(path, "empty file (0 bytes)")
+        if suffix in ARRAY_SUFFIXES:
+            shape = array_header(path)[0]
+        elif suffix in (".tif", ".tiff"):
+            import tifffile
+
+            with quiet_tifffile(), tifffile.TiffFile(path) as tif:
+                shape = tif.pages[0].shape
+            if len(shape) == 3 and shape[0] in (1, 3, 4) and shape[-1] not in (1, 3, 4):
+                shape = (*shape[1:], shape[0])  # planar (C, H, W) -> (H, W, C)
+        else:
+            from PIL import Image
+
+            try:
+                with Image.open(path) as im:
+                    shape = (im.height, im.width, _PIL_CHANNELS.get(im.mode, 3))
+            except Image.DecompressionBombError as exc:
+                raise BadFileError(path, f"image exceeds the pixel limit ({exc})") from exc
+    except BadFileError:
+        raise
+    except Exception as exc:  # PIL, numpy, zipfile and tifffile raise many types for bad headers
+        raise BadFileError(path, f"unreadable or corrupt file ({type(exc).__name__}: {exc})") from exc
+    if len(shape) not in (2, 3) or min(shape[:2]) < 1:
+        raise BadFileError(path, f"expected an (H, W) or (H, W, C) image, found shape {tuple(shape)}")
+    check_pixels(path, shape)
+    return int(shape[0]), int(shape[1]), int(shape[2]) if len(shape) == 3 else 1

@@ -1,10 +1,10 @@
-"""Training-speed benchmark: time the real training step (`train.optimizer_step`) of a preset.
+"""Training-speed benchmark: time the real training step (`training.loop.optimizer_step`) of a preset.
 
 `run_bench(BenchSettings(...))` builds the preset's generator (and discriminator when the
-preset has a GAN loss), the optimisers and an Accelerate accelerator exactly as `train.train`
-does, then times `optimizer_step` on either random tensors already on the device (`data =
+preset has a GAN loss), the optimisers and an Accelerate accelerator with `build_models` and
+`prepare_parts`, as `training.loop.train` does, then times `optimizer_step` on either random tensors already on the device (`data =
 "random"`) or batches from the preset's synthetic dataset through a DataLoader, moved to the
-device and augmented by `train.augment_batch` (`data = "synthetic"`: the whole input pipeline).
+device and augmented by `data.transforms.augment_batch` (`data = "synthetic"`: the whole input pipeline).
 It returns one flat dict (the JSON line of `guided-pix2pix bench`):
 
   img_per_s, ms_per_step   timed steps only (after `warmup` untimed steps), median-free: total
@@ -31,11 +31,16 @@ import os
 import resource
 import time
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import torch
 
-from .errors import BadOptionError
+from ..data.transforms import augment_batch
+from ..errors import BadOptionError
+from ..nn.devices import to_device
+from .config import RunConfig, load_config
+from .loop import build_models, make_accelerator, optimizer_step, prepare_parts
+from .sampling import StepBatchSampler, step_generator
 
 # bench preset -> (config preset, synthetic dataset, its extra options, (H, W), batch): the official sizes
 BENCH_PRESETS: dict[str, dict] = {
@@ -138,73 +143,52 @@ def recommended_workers(device: str) -> int:
 
 
 # ----------------------------------------------------------------------------- building the parts
-def bench_config(s: BenchSettings) -> dict:
+def bench_config(s: BenchSettings) -> RunConfig:
     """The preset's run config with the benchmark's batch, precision, layout and compile settings."""
-    from .config import load_config
-
     p = BENCH_PRESETS[s.preset]
-    cfg = load_config(p["config"])
-    t = cfg["train"]
-    t["batch_size"] = s.batch or p["batch"]
-    t["precision"] = s.precision
-    t["compile"] = s.compile
-    t["channels_last"] = (
-        (s.device == "cuda" and s.mode == "fast") if s.channels_last is None else s.channels_last
-    )
-    t["grad_accum"] = 1
-    return cfg
+    channels_last = (s.device == "cuda" and s.mode == "fast") if s.channels_last is None else s.channels_last
+    train = {
+        "batch_size": s.batch or p["batch"],
+        "precision": s.precision,
+        "compile": s.compile,
+        "channels_last": channels_last,
+        "grad_accum": 1,
+    }
+    return load_config(p["config"], {"train": train})
 
 
 def image_size(s: BenchSettings) -> tuple[int, int]:
     return s.size or BENCH_PRESETS[s.preset]["size"]
 
 
-def build_parts(cfg: dict, s: BenchSettings):
-    """(accelerator, TrainingParts) as `train.train` builds them (fresh weights, seed s.seed)."""
-    from .nn.losses import make_gan_loss
-    from .train import FakePool, TrainingParts, build_models, make_accelerator
-
-    t = cfg["train"]
+def build_parts(cfg: RunConfig, s: BenchSettings):
+    """(accelerator, TrainingParts) as `training.loop.train` builds them (fresh weights, seed s.seed)."""
     accelerator = make_accelerator(cpu=s.device == "cpu", precision=s.precision)
     G, D, opt_G, opt_D = build_models(cfg, mode=s.mode, seed=s.seed)
-    if t["channels_last"]:
-        G = G.to(memory_format=torch.channels_last)
-        D = D.to(memory_format=torch.channels_last) if D is not None else None
-    if D is not None:
-        G, D, opt_G, opt_D = accelerator.prepare(G, D, opt_G, opt_D)
-    else:
-        G, opt_G = accelerator.prepare(G, opt_G)
-    parts = TrainingParts(G, D, opt_G, opt_D, make_gan_loss(t["gan_mode"]), FakePool(t["pool_size"]))
-    if t["compile"]:
-        compile_mode = "reduce-overhead" if s.cuda_graphs else None
-        parts.G_run = torch.compile(parts.G, mode=compile_mode)
-        if D is not None:
-            parts.D_run = torch.compile(parts.D, mode=compile_mode)
-            parts.D_frozen_run = torch.compile(parts.D_frozen, mode=compile_mode)
-    return accelerator, parts
+    compile_mode = "reduce-overhead" if s.cuda_graphs else None
+    return accelerator, prepare_parts(cfg, accelerator, G, D, opt_G, opt_D, compile_mode=compile_mode)
 
 
-def random_batch(cfg: dict, s: BenchSettings, device) -> dict:
+def random_batch(cfg: RunConfig, s: BenchSettings, device) -> dict:
     """Random tensors in [-1, 1] shaped as the preset's items, already on the device."""
-    n = cfg["train"]["batch_size"]
+    n = cfg.train.batch_size
     h, w = image_size(s)
-    m = cfg["model"]
+    m = cfg.model
     gen = torch.Generator().manual_seed(s.seed)
 
     def make(c):
         return (torch.rand(n, c, h, w, generator=gen) * 2 - 1).to(device)
 
-    return {"input": make(m["input_nc"]), "guide": make(m["guide_nc"]), "target": make(m["output_nc"])}
+    return {"input": make(m.input_nc), "guide": make(m.guide_nc), "target": make(m.output_nc)}
 
 
-def synthetic_loader(cfg: dict, s: BenchSettings, n_batches: int, workers: int):
+def synthetic_loader(cfg: RunConfig, s: BenchSettings, n_batches: int, workers: int):
     """A DataLoader over the preset's synthetic task at the benchmark size, ordered by the
     training loop's StepBatchSampler, `n_batches` batches long."""
-    from .data import build_dataset
-    from .train import StepBatchSampler
+    from ..data import build_dataset
 
     p = BENCH_PRESETS[s.preset]
-    batch = cfg["train"]["batch_size"]
+    batch = cfg.train.batch_size
     dataset = build_dataset(
         p["dataset"],
         split="train",
@@ -242,19 +226,17 @@ def _peak_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
 
 
-def count_step_flops(cfg: dict, s: BenchSettings) -> int:
+def count_step_flops(cfg: RunConfig, s: BenchSettings) -> int:
     """FLOPs of one training step (`optimizer_step` on a random batch), on fresh uncompiled models."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    from .train import optimizer_step
-
     s_plain = BenchSettings(**{**asdict(s), "compile": False, "cuda_graphs": False, "count_flops": False})
-    cfg_plain = {**cfg, "train": {**cfg["train"], "compile": False}}
+    cfg_plain = replace(cfg, train=replace(cfg.train, compile=False))
     accelerator, parts = build_parts(cfg_plain, s_plain)
     batch = random_batch(cfg_plain, s_plain, accelerator.device)
     counter = FlopCounterMode(display=False)
     with counter:
-        optimizer_step(parts, [batch], cfg_plain["train"], accelerator, torch.Generator().manual_seed(0))
+        optimizer_step(parts, [batch], cfg_plain.train, accelerator, torch.Generator().manual_seed(0))
     accelerator.free_memory()  # drop the accelerator's references to these models before timing
     del parts, batch, accelerator
     gc.collect()
@@ -316,12 +298,10 @@ def _sig(value: float | None, digits: int = 4) -> float | None:
 
 def run_bench(s: BenchSettings) -> dict:
     """Time `s.steps` training steps after `s.warmup` untimed ones; see the module docstring."""
-    from .train import _step_generator, _to_device, augment_batch, optimizer_step
-
     if s.threads is not None:
         torch.set_num_threads(s.threads)
     cfg = bench_config(s)
-    t = cfg["train"]
+    t = cfg.train
     accelerator, parts = build_parts(cfg, s)
     device = accelerator.device
     total = s.warmup + s.steps
@@ -336,9 +316,9 @@ def run_bench(s: BenchSettings) -> dict:
         batch = next(batches)
         if s.data == "synthetic":
             batch = augment_batch(
-                _to_device(batch, device), _step_generator(s.seed, 0, step, 0), t["flip"], t["crop"]
+                to_device(batch, device), step_generator(s.seed, 0, step, 0), t.flip, t.crop
             )
-        optimizer_step(parts, [batch], t, accelerator, _step_generator(s.seed, 0, step, 1))
+        optimizer_step(parts, [batch], t, accelerator, step_generator(s.seed, 0, step, 1))
 
     for step in range(s.warmup):
         one_step(step)
@@ -361,7 +341,7 @@ def run_bench(s: BenchSettings) -> dict:
     accelerator.free_memory()
     flops = count_step_flops(cfg, s) if s.count_flops else None  # after timing: not in the peak
 
-    n = t["batch_size"]
+    n = t.batch_size
     img_per_s = n * s.steps / elapsed
     peak_tflops, peak_source = device_peak_tflops(s, device)
     gflop_per_img = flops / n / 1e9 if flops is not None else None
@@ -388,11 +368,11 @@ def run_bench(s: BenchSettings) -> dict:
         "precision": s.precision,
         "compile": s.compile,
         "cuda_graphs": s.cuda_graphs,
-        "channels_last": t["channels_last"],
+        "channels_last": t.channels_last,
         "mode": s.mode,
         "data": s.data,
         "workers": workers if s.data == "synthetic" else None,
-        "lambda_gan": t["lambda_gan"],
+        "lambda_gan": t.lambda_gan,
         "torch": torch.__version__,
     }
 
@@ -400,12 +380,10 @@ def run_bench(s: BenchSettings) -> dict:
 def loader_bench(s: BenchSettings, batches: int | None = None) -> dict:
     """Images per second of the input pipeline alone: the synthetic DataLoader with `s.workers`
     (default: the recommended count), each batch moved to the device and augmented."""
-    from .train import _step_generator, _to_device, augment_batch
-
     if s.threads is not None:
         torch.set_num_threads(s.threads)
     cfg = bench_config(s)
-    t = cfg["train"]
+    t = cfg.train
     device = torch.device("cuda" if s.device == "cuda" else "cpu")
     workers = recommended_workers(s.device) if s.workers is None else s.workers
     n_batches = batches or (s.warmup + s.steps)
@@ -417,9 +395,7 @@ def loader_bench(s: BenchSettings, batches: int | None = None) -> dict:
     start = time.perf_counter()
     count = 0
     for step in range(skipped, n_batches):
-        batch = augment_batch(
-            _to_device(next(it), device), _step_generator(s.seed, 0, step, 0), t["flip"], t["crop"]
-        )
+        batch = augment_batch(to_device(next(it), device), step_generator(s.seed, 0, step, 0), t.flip, t.crop)
         count += batch["input"].shape[0]
     _sync(device)
     elapsed = time.perf_counter() - start
@@ -429,7 +405,7 @@ def loader_bench(s: BenchSettings, batches: int | None = None) -> dict:
         "workers": workers,
         "batches": n_batches - skipped,
         "preset": s.preset,
-        "batch": t["batch_size"],
+        "batch": t.batch_size,
         "size": [h, w],
         "device": s.device,
         "device_name": device_name(device),
@@ -442,20 +418,18 @@ def profile_step(s: BenchSettings, row_limit: int = 25, sort_by: str | None = No
     """torch.profiler table (self time per op) over `s.steps` training steps after warm-up."""
     from torch.profiler import ProfilerActivity, profile
 
-    from .train import _step_generator, optimizer_step
-
     if s.threads is not None:
         torch.set_num_threads(s.threads)
     cfg = bench_config(s)
     accelerator, parts = build_parts(cfg, s)
     batch = random_batch(cfg, s, accelerator.device)
-    t = cfg["train"]
+    t = cfg.train
     for step in range(s.warmup):
-        optimizer_step(parts, [batch], t, accelerator, _step_generator(0, 0, step, 1))
+        optimizer_step(parts, [batch], t, accelerator, step_generator(0, 0, step, 1))
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if s.device == "cuda" else [])
     with profile(activities=activities) as prof, nullcontext():
         for step in range(s.steps):
-            optimizer_step(parts, [batch], t, accelerator, _step_generator(0, 0, step, 1))
+            optimizer_step(parts, [batch], t, accelerator, step_generator(0, 0, step, 1))
         _sync(accelerator.device)
     key = sort_by or ("self_cuda_time_total" if s.device == "cuda" else "self_cpu_time_total")
     return prof.key_averages().table(sort_by=key, row_limit=row_limit)

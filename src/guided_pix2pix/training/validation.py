@@ -1,0 +1,45 @@
+"""Validation during training: the task's per-image metrics on held-out items, in eval mode.
+
+Depth runs report the RMSE (cm, protocol A) of the model and of its bicubic input; every other
+task L1 and PSNR. The numbers go to metrics.jsonl as ``val/<name>``.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..metrics.depth import depth_rmse
+from ..metrics.psnr import psnr
+from ..nn.devices import to_device
+
+
+def _depth_validation(outputs, batch) -> dict[str, list[float]]:
+    kwargs = dict(protocol="A", valid=batch.get("mask"), reduction="none")
+    lo, hi = batch["meta"]["depth_min_m"], batch["meta"]["depth_max_m"]
+    model = depth_rmse(outputs, batch["target"], lo, hi, **kwargs)
+    bicubic = depth_rmse(batch["input"], batch["target"], lo, hi, **kwargs)
+    return {"rmse_cm": model.tolist(), "input_rmse_cm": bicubic.tolist()}
+
+
+def _image_validation(outputs, batch) -> dict[str, list[float]]:
+    l1 = (outputs - batch["target"]).abs().flatten(1).mean(1)
+    return {"l1": l1.tolist(), "psnr": psnr(outputs, batch["target"], reduction="none").tolist()}
+
+
+VALIDATORS = {"depth": _depth_validation}  # any other task: L1 and PSNR
+
+
+@torch.no_grad()
+def validate(generator, loader, task: str, device) -> dict[str, float]:
+    """Mean of the task's per-image metrics over `loader` (G in eval mode, restored after)."""
+    score = VALIDATORS.get(task, _image_validation)
+    was_training = generator.training
+    generator.eval()
+    sums: dict[str, list[float]] = {}
+    for batch in loader:
+        batch = to_device(batch, device)
+        outputs = generator(batch["input"], batch["guide"]).float()
+        for name, values in score(outputs, batch).items():
+            sums.setdefault(name, []).extend(values)
+    generator.train(was_training)
+    return {name: sum(v) / len(v) for name, v in sums.items() if v}
