@@ -18,13 +18,18 @@ venv: $(BIN)/.installed
 quickstart: venv
 	$(BIN)/guided-pix2pix quickstart --out runs/quickstart
 
+# the layering contracts (pyproject [tool.importlinter]) and the type checker run with the tests
 test: venv
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2 tests
 
 lint: venv
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 format: venv
 	$(BIN)/ruff format src tests benchmarks

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import cast
 
 from ..errors import BadOptionError
 from ..evaluation.engine import PAGE, RESULTS, TASK_PLANS, build_datasets, evaluate_model
@@ -67,7 +68,7 @@ def run(args) -> int:
     names = parse_metric_names(args.metrics) if args.metrics else None
     for name in names or ():
         if METRICS[name].weights:
-            require(METRICS[name].weights)
+            require(cast(str, METRICS[name].weights))  # checked just above
     device = resolve_device(args.device)
     model, folder = load_generator(args.checkpoint, device)
     cfg = _run_config(args, folder)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
@@ -114,7 +115,7 @@ def run(args) -> int:
                 "--metrics", f"{name} needs {', '.join(missing)}, which score cannot provide; use evaluate"
             )
         if METRICS[name].weights:
-            require(METRICS[name].weights)
+            require(cast(str, METRICS[name].weights))  # checked just above
     pairs = pair_by_stem(args.pred_dir, args.target_dir, ("PRED_DIR", "TARGET_DIR"))
     accumulators = {}
     for name in names:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from typing import cast
 
 import torch
 
@@ -59,7 +60,9 @@ def dataset_options(name: str) -> list[str]:
             "dataset", f"unknown dataset {name!r}; choose from {', '.join(sorted(DATASETS))}"
         )
     names: list[str] = []
-    for cls in inspect.getmro(DATASETS[name]) if inspect.isclass(DATASETS[name]) else [DATASETS[name]]:
+    for cls in (
+        inspect.getmro(cast(type, DATASETS[name])) if inspect.isclass(DATASETS[name]) else [DATASETS[name]]
+    ):
         params = inspect.signature(cls).parameters.values()
         names += [p.name for p in params if p.kind is not p.VAR_KEYWORD and p.name not in names]
         if not any(p.kind is p.VAR_KEYWORD for p in params):

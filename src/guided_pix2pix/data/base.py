@@ -15,7 +15,8 @@ Augmentation is not a dataset's job: training flips and crops whole batches with
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Sequence, Sized
+from typing import cast
 
 import torch
 
@@ -77,7 +78,7 @@ class ItemDataset(torch.utils.data.Dataset):
         raise NotImplementedError
 
     def __getitem__(self, index: int) -> dict:
-        n = len(self)
+        n = len(cast(Sized, self))  # subclasses implement __len__ (torch's Dataset stub has none)
         if not -n <= index < n:
             raise IndexError(f"index {index} out of range for a dataset of {n} items")
         index %= n
@@ -92,5 +93,6 @@ class ItemDataset(torch.utils.data.Dataset):
                 self.record_skip(exc)
                 last = exc
         else:
+            assert last is not None  # n >= 1 and every attempt failed
             raise BadFileError(last.path, f"no readable item left to serve (last: {last.problem})")
         return item

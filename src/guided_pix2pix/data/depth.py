@@ -53,7 +53,7 @@ def downsample_bicubic(depth: torch.Tensor, scale: int) -> torch.Tensor:
     return F.interpolate(depth, size=size, mode="bicubic", align_corners=False, antialias=True)
 
 
-def upsample_bicubic(low: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+def upsample_bicubic(low: torch.Tensor, size: tuple[int, int] | torch.Size) -> torch.Tensor:
     """(N, C, h, w) -> (N, C, H, W) bicubic (Keys a = -0.5, the MATLAB / PIL kernel)."""
     return F.interpolate(low, size=tuple(size), mode="bicubic", align_corners=False, antialias=True)
 

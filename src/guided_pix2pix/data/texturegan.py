@@ -69,7 +69,7 @@ def resize_short_side(im, size: int):
     if (w <= h and w == size) or (h <= w and h == size):
         return im
     ow, oh = (size, int(size * h / w)) if w < h else (int(size * w / h), size)
-    return im.resize((ow, oh), Image.BILINEAR)
+    return im.resize((ow, oh), Image.BILINEAR)  # type: ignore[attr-defined]  # PIL sets it by setattr; not in its types
 
 
 def center_crop(im, size: int):
@@ -221,14 +221,14 @@ class TextureGANDataset(ItemDataset):
                 x1 = int(torch.randint(0, W - w + 1, ()))
                 y1 = int(torch.randint(0, H - h + 1, ()))
                 out = [
-                    im.crop((x1, y1, x1 + w, y1 + h)).resize((self.size, self.size), Image.BILINEAR)
+                    im.crop((x1, y1, x1 + w, y1 + h)).resize((self.size, self.size), Image.BILINEAR)  # type: ignore[attr-defined]  # as above
                     for im in images
                 ]
                 break
         if out is None:
             out = [center_crop(resize_short_side(im, self.size), self.size) for im in images]
         if float(torch.rand(())) < 0.5:
-            out = [im.transpose(Image.FLIP_LEFT_RIGHT) for im in out]
+            out = [im.transpose(Image.FLIP_LEFT_RIGHT) for im in out]  # type: ignore[attr-defined]  # as above
         return out
 
     def load_item(self, index: int) -> dict:

@@ -3,6 +3,8 @@ display kind, and each kind maps (N, C, H, W) in [-1, 1] to (N, 3, H, W) RGB in 
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 
 from .color import denormalize_lab, lab_to_rgb
@@ -51,7 +53,7 @@ def _generic_kind(channels: int) -> str:
 
 
 def display_kinds(task: str, channels: tuple[int, int, int]) -> tuple[str, str, str]:
-    return TASK_DISPLAY.get(task) or tuple(_generic_kind(c) for c in channels)
+    return TASK_DISPLAY.get(task) or cast("tuple[str, str, str]", tuple(_generic_kind(c) for c in channels))
 
 
 def comparison_grid(task: str, input, guide, output, target=None, max_rows: int = 4) -> torch.Tensor:

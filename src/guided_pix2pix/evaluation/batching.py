@@ -11,7 +11,7 @@ from ..errors import BadOptionError
 
 def collate(items: list[dict]) -> dict:
     """Stack same-size items: tensors to (N, ...), meta to {key: list}, numeric meta to (N,) tensors."""
-    batch = {key: torch.stack([item[key] for item in items]) for key in items[0] if key != "meta"}
+    batch: dict = {key: torch.stack([item[key] for item in items]) for key in items[0] if key != "meta"}
     metas = [item.get("meta", {}) for item in items]
     meta: dict = {}
     for key in metas[0]:

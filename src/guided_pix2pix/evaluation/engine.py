@@ -24,9 +24,10 @@ import inspect
 import json
 import math
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sized
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
@@ -221,7 +222,7 @@ def evaluate_model(
     _check_needs(names, first, fixed, (info or {}).get("dataset", type(datasets[0]).__name__))
     for name in names:
         if METRICS[name].weights:
-            require(METRICS[name].weights)
+            require(cast(str, METRICS[name].weights))  # checked just above
     cfg = model.config
     got = (first["input"].shape[0], first["guide"].shape[0], first["target"].shape[0])
     if got != (cfg.input_nc, cfg.guide_nc, cfg.output_nc):
@@ -247,7 +248,7 @@ def evaluate_model(
             for b, scorer_b in baselines.items():
                 scorer_b.update(plan.view(plan.baselines[b](batch)), plan.view(batch["target"]), kw, True)
             for j, item_id in enumerate(batch["meta"].get("id", [None] * output.shape[0])):
-                row = {"id": str(item_id if item_id is not None else len(rows))}
+                row: dict = {"id": str(item_id if item_id is not None else len(rows))}
                 if len(datasets) > 1:
                     row["patch"] = r
                 if out_dir is not None:
@@ -296,7 +297,7 @@ def _write_outputs(out_dir: Path, result: dict, rows: list[dict], value_columns:
     ]
     header = ["metric", "model", *result["baselines"], "unit", "better", "protocol"]
     sort_by = value_columns[0] if value_columns else None
-    descending = bool(sort_by) and not METRICS[sort_by].higher_is_better
+    descending = bool(sort_by) and not METRICS[cast(str, sort_by)].higher_is_better
     gallery = Gallery(
         image_columns=("input", "guide", "output", "target"),
         value_columns=value_columns,
@@ -344,7 +345,7 @@ def build_datasets(
     if max_items is not None:
         if max_items < 1:
             raise BadOptionError("--max-items", f"must be >= 1, got {max_items}")
-        sets = [torch.utils.data.Subset(s, range(min(max_items, len(s)))) for s in sets]
-    if len(sets[0]) == 0:
+        sets = [torch.utils.data.Subset(s, range(min(max_items, len(cast(Sized, s))))) for s in sets]
+    if len(cast(Sized, sets[0])) == 0:  # torch's Dataset stub has no __len__; ours define it
         raise BadOptionError("--split", f"dataset {name!r} has no items in split {split!r}")
     return name, options, sets, task

@@ -74,6 +74,7 @@ def inception_score_from_probs(probs: torch.Tensor, splits: int = 10) -> tuple[f
             "splits", f"need (N, K) probabilities with N >= splits >= 1, got {tuple(p.shape)}"
         )
     n = p.shape[0]
+    scores: list[torch.Tensor] | torch.Tensor  # per-split scores, then stacked
     scores = []
     for i in range(splits):
         part = p[i * n // splits : (i + 1) * n // splits]  # (n_i, K)

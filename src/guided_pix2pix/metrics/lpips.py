@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import cast
 
 import torch
 import torch.nn as nn
@@ -56,6 +57,9 @@ class LPIPS(nn.Module):
     `forward(x0, x1)` takes (N, 3, H, W) in [-1, 1] and returns (N,) distances.
     """
 
+    shift: torch.Tensor  # buffers, registered in __init__
+    scale: torch.Tensor
+
     def __init__(self, net: str = "alex"):
         super().__init__()
         if net not in PLANS:
@@ -96,7 +100,7 @@ class LPIPS(nn.Module):
             n0 = f0 / (f0.pow(2).sum(1, keepdim=True).sqrt() + EPS)  # unit norm over channels
             n1 = f1 / (f1.pow(2).sum(1, keepdim=True).sqrt() + EPS)
             total = total + lin((n0 - n1) ** 2).mean(dim=(1, 2, 3))  # (N,)
-        return total
+        return cast(torch.Tensor, total)  # a tensor: every plan taps at least one layer
 
     @classmethod
     def from_file(cls, path: str | Path, net: str) -> LPIPS:

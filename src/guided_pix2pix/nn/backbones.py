@@ -33,14 +33,14 @@ if TYPE_CHECKING:
 class ResnetBlock(nn.Module):
     """x + norm(conv(relu(norm(conv(x))))) with reflect padding; convs keep their bias as officially."""
 
-    def __init__(self, channels: int, norm: str):
+    def __init__(self, channels: int, norm: str) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(channels, channels, kernel_size=3)
         self.norm1 = make_norm(norm, channels)
         self.conv2 = nn.Conv2d(channels, channels, kernel_size=3)
         self.norm2 = make_norm(norm, channels)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = F.relu(self.norm1(self.conv1(F.pad(x, (1, 1, 1, 1), mode="reflect"))))
         return x + self.norm2(self.conv2(F.pad(y, (1, 1, 1, 1), mode="reflect")))
 
@@ -49,7 +49,17 @@ class UpBlock(nn.Sequential):
     """Transposed conv (stride 2) with norm and ReLU, in the order each official backbone uses:
     U-Net `act_first` (ReLU -> conv -> norm), ResNet not (conv -> norm -> ReLU)."""
 
-    def __init__(self, c_in, c_out, norm, kernel, padding, output_padding, bias, act_first):
+    def __init__(
+        self,
+        c_in: int,
+        c_out: int,
+        norm: str,
+        kernel: int,
+        padding: int,
+        output_padding: int,
+        bias: bool,
+        act_first: bool,
+    ) -> None:
         super().__init__()
         if act_first:
             self.act = nn.ReLU()
@@ -79,7 +89,7 @@ class ResnetBackbone(nn.Module):
 
     n_down = 3
 
-    def __init__(self, config: GeneratorConfig):
+    def __init__(self, config: GeneratorConfig) -> None:
         super().__init__()
         input_nc, guide_nc, output_nc = config.input_nc, config.guide_nc, config.output_nc
         ngf, norm, bottleneck = config.ngf, config.norm, config.bottleneck
@@ -107,11 +117,11 @@ class ResnetBackbone(nn.Module):
         self.guide_in_input = scheme.guide_in_input
 
     @staticmethod
-    def size_rule(config) -> tuple[int, int, str]:
+    def size_rule(config: GeneratorConfig) -> tuple[int, int, str]:
         """(multiple, minimum, rule text) for H and W."""
         return 8, 16, "multiples of 8, at least 16 (three stride-2 levels, reflect padding)"
 
-    def forward(self, input, guide):
+    def forward(self, input: torch.Tensor, guide: torch.Tensor) -> torch.Tensor:
         if self.guide_in_input:
             input = torch.cat([input, guide], dim=1)  # (N, C_in + C_g, H, W)
         x = self.input_stem(input)
@@ -133,7 +143,7 @@ class UnetBackbone(nn.Module):
     """Two-stream U-Net generator body (see module docstring). Reads the config as
     `ResnetBackbone` does, with `n_layers` (L >= 3) levels instead of residual blocks."""
 
-    def __init__(self, config: GeneratorConfig):
+    def __init__(self, config: GeneratorConfig) -> None:
         super().__init__()
         input_nc, guide_nc, output_nc = config.input_nc, config.guide_nc, config.output_nc
         ngf, n_layers, norm, bottleneck = config.ngf, config.n_layers, config.norm, config.bottleneck
@@ -169,11 +179,11 @@ class UnetBackbone(nn.Module):
         self.guide_in_input = scheme.guide_in_input
 
     @staticmethod
-    def size_rule(config) -> tuple[int, int, str]:
+    def size_rule(config: GeneratorConfig) -> tuple[int, int, str]:
         m = 2**config.n_layers
         return m, m, f"multiples of 2**n_layers = {m} (n_layers={config.n_layers} stride-2 levels)"
 
-    def forward(self, input, guide):
+    def forward(self, input: torch.Tensor, guide: torch.Tensor) -> torch.Tensor:
         if self.guide_in_input:
             input = torch.cat([input, guide], dim=1)  # (N, C_in + C_g, H, W)
         x = self.input_down[0](input)  # level 1
@@ -194,4 +204,7 @@ class UnetBackbone(nn.Module):
         return self.head(F.relu(torch.cat([skips[0], x], dim=1))).tanh()
 
 
-BACKBONES: dict[str, type[nn.Module]] = {"resnet": ResnetBackbone, "unet": UnetBackbone}
+BACKBONES: dict[str, type[ResnetBackbone] | type[UnetBackbone]] = {
+    "resnet": ResnetBackbone,
+    "unet": UnetBackbone,
+}

@@ -7,7 +7,8 @@ each GAN loss applies its own link function.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -67,7 +68,7 @@ class DiscriminatorConfig:
     n_layers: int = 3
     norm: str = "instance"
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.kind not in DISCRIMINATORS:
             raise BadOptionError(
                 "netD", f"unknown discriminator {self.kind!r}; choose from {', '.join(DISCRIMINATORS)}"
@@ -83,7 +84,7 @@ class DiscriminatorConfig:
 class Discriminator(nn.Module):
     """PatchGAN discriminator; `D(x)` with x = cat(input, guide, image) -> score map (N, 1, h, w)."""
 
-    def __init__(self, config: DiscriminatorConfig | None = None, **options):
+    def __init__(self, config: DiscriminatorConfig | None = None, **options: Any) -> None:
         super().__init__()
         self.config = config or DiscriminatorConfig(**options)
         build, fixed_layers = DISCRIMINATORS[self.config.kind]
@@ -98,6 +99,3 @@ class Discriminator(nn.Module):
                 f"received {tuple(x.shape)}"
             )
         return self.model(x)
-
-    def to_dict(self) -> dict:
-        return asdict(self.config)

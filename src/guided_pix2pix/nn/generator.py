@@ -6,6 +6,7 @@ import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -51,8 +52,8 @@ class GeneratorConfig:
     bottleneck: int = 100
     residual: bool = False
 
-    def __post_init__(self):
-        choices = {"backbone": BACKBONES, "conditioning": SCHEMES, "norm": NORMS}
+    def __post_init__(self) -> None:
+        choices: dict[str, dict[str, Any]] = {"backbone": BACKBONES, "conditioning": SCHEMES, "norm": NORMS}
         for name, registry in choices.items():
             value = getattr(self, name)
             if value not in registry:
@@ -111,7 +112,7 @@ class Generator(nn.Module):
     the expected and received values.
     """
 
-    def __init__(self, config: GeneratorConfig | None = None, **options):
+    def __init__(self, config: GeneratorConfig | None = None, **options: Any) -> None:
         super().__init__()
         if config is None:
             config = GeneratorConfig(**options)
@@ -214,7 +215,7 @@ class Generator(nn.Module):
         return sum(p.numel() for p in self.parameters())
 
 
-def load_state_strict(model: nn.Module, state: dict, source) -> None:
+def load_state_strict(model: nn.Module, state: dict, source: str | Path) -> None:
     """Load `state` into `model`, raising BadFileError naming `source` on any missing,
     unexpected or mis-shaped tensor."""
     own = model.state_dict()

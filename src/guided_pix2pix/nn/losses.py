@@ -21,19 +21,19 @@ class GANLoss:
 
 
 class LSGANLoss(GANLoss):
-    def __call__(self, scores, real, for_discriminator=True):
+    def __call__(self, scores: torch.Tensor, real: bool, for_discriminator: bool = True) -> torch.Tensor:
         target = torch.ones_like(scores) if real else torch.zeros_like(scores)
         return F.mse_loss(scores.float(), target.float())
 
 
 class VanillaGANLoss(GANLoss):
-    def __call__(self, scores, real, for_discriminator=True):
+    def __call__(self, scores: torch.Tensor, real: bool, for_discriminator: bool = True) -> torch.Tensor:
         target = torch.ones_like(scores) if real else torch.zeros_like(scores)
         return F.binary_cross_entropy_with_logits(scores.float(), target.float())
 
 
 class HingeGANLoss(GANLoss):
-    def __call__(self, scores, real, for_discriminator=True):
+    def __call__(self, scores: torch.Tensor, real: bool, for_discriminator: bool = True) -> torch.Tensor:
         scores = scores.float()
         if not for_discriminator:  # the generator's side: raise the fake scores
             return -scores.mean()

@@ -20,6 +20,8 @@ unfused and with its clones), switched by `Generator.set_execution_mode`.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -55,7 +57,7 @@ class _FeatureTransformCPU(torch.autograd.Function):
         dL/dx = r * (h - sum(h) / n - x_hat * sum(h * x_hat) / (n - 1))."""
 
     @staticmethod
-    def forward(ctx, x, alpha, beta):
+    def forward(ctx: Any, x: torch.Tensor, alpha: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
         xf = _stats_dtype(x)
         var, mean = torch.var_mean(xf, dim=(2, 3), keepdim=True, correction=1)  # (N, C, 1, 1) each
         rstd = torch.rsqrt(var + EPS)
@@ -65,7 +67,9 @@ class _FeatureTransformCPU(torch.autograd.Function):
         return torch.addcmul(beta, alpha, x_hat)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(
+        ctx: Any, grad: torch.Tensor
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
         x_hat, alpha, rstd = ctx.saved_tensors
         need_x, need_alpha, need_beta = ctx.needs_input_grad
         grad_x = grad_alpha = grad_beta = None
@@ -108,7 +112,7 @@ class ParameterGenerator(nn.Module):
         bottleneck: hidden width of each branch (the official `bottleneck_depth`, 100).
     """
 
-    def __init__(self, channels: int, bottleneck: int):
+    def __init__(self, channels: int, bottleneck: int) -> None:
         super().__init__()
         self.channels = channels
         self.bottleneck = bottleneck
@@ -132,6 +136,7 @@ class ParameterGenerator(nn.Module):
         this path; CUDA and channels_last inputs use the convolutions."""
         n, c, h, w = x.shape
         b = self.bottleneck
+        assert self.hidden.bias is not None and self.out.bias is not None  # built with bias=True
         w1 = self.hidden.weight.view(1, 2 * b, c).expand(n, -1, -1)  # (N, 2B, C), no copy
         hidden = torch.baddbmm(self.hidden.bias.view(1, 2 * b, 1), w1, x.view(n, c, h * w))
         hidden = F.relu(hidden).view(2 * n, b, h * w)  # (N, 2B, HW) -> (2N, B, HW): [alpha | beta] per sample
@@ -144,6 +149,7 @@ class ParameterGenerator(nn.Module):
         x = x.clone()
         b, c = self.bottleneck, self.channels
         w1, b1, w2, b2 = self.hidden.weight, self.hidden.bias, self.out.weight, self.out.bias
+        assert b1 is not None and b2 is not None  # built with bias=True
         alpha = F.conv2d(F.relu(F.conv2d(x, w1[:b], b1[:b])), w2[:c], b2[:c])
         beta = F.conv2d(F.relu(F.conv2d(x, w1[b:], b1[b:])), w2[c:], b2[c:])
         return alpha, beta
@@ -157,7 +163,7 @@ class Stage(nn.Module):
 
     reference = False
 
-    def transform(self, x, alpha, beta):
+    def transform(self, x: torch.Tensor, alpha: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
         return (feature_transform_reference if self.reference else feature_transform)(x, alpha, beta)
 
 
@@ -174,12 +180,12 @@ class BidirectionalFT(Stage):
         last: whether the guide stream ends here.
     """
 
-    def __init__(self, channels: int, bottleneck: int, norm: str, last: bool):
+    def __init__(self, channels: int, bottleneck: int, norm: str, last: bool) -> None:
         super().__init__()
         self.from_guide = ParameterGenerator(channels, bottleneck)
         self.from_input = None if last else ParameterGenerator(channels, bottleneck)
 
-    def forward(self, x, g):
+    def forward(self, x: torch.Tensor, g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         alpha_g, beta_g = self.from_guide(g)
         if self.from_input is None:
             return self.transform(x, alpha_g, beta_g), g
@@ -190,12 +196,12 @@ class BidirectionalFT(Stage):
 class UnidirectionalFT(Stage):
     """uFT: the guide modulates the input per pixel; the guide stream is normalised by `norm`."""
 
-    def __init__(self, channels: int, bottleneck: int, norm: str, last: bool):
+    def __init__(self, channels: int, bottleneck: int, norm: str, last: bool) -> None:
         super().__init__()
         self.from_guide = ParameterGenerator(channels, bottleneck)
         self.guide_norm = None if last else make_norm(norm, channels)
 
-    def forward(self, x, g):
+    def forward(self, x: torch.Tensor, g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         alpha, beta = self.from_guide(g)
         x = self.transform(x, alpha, beta)
         return x, (g if self.guide_norm is None else self.guide_norm(g))
@@ -208,12 +214,12 @@ class FiLM(Stage):
     normalised by `norm`, as in uFT.
     """
 
-    def __init__(self, channels: int, bottleneck: int, norm: str, last: bool):
+    def __init__(self, channels: int, bottleneck: int, norm: str, last: bool) -> None:
         super().__init__()
         self.from_guide = ParameterGenerator(channels, bottleneck)
         self.guide_norm = None if last else make_norm(norm, channels)
 
-    def forward(self, x, g):
+    def forward(self, x: torch.Tensor, g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         pooled = g.mean(dim=(2, 3), keepdim=True)  # (N, C, 1, 1)
         alpha, beta = self.from_guide(pooled)
         x = self.transform(x, alpha, beta)
@@ -225,13 +231,13 @@ class FeatureConcat(Stage):
     stream's and fused back to C channels by a 1x1 conv, so the backbone's widths stay as they are.
     Both streams are normalised by `norm` first."""
 
-    def __init__(self, channels: int, bottleneck: int, norm: str, last: bool):
+    def __init__(self, channels: int, bottleneck: int, norm: str, last: bool) -> None:
         super().__init__()
         self.input_norm = make_norm(norm, channels)
         self.guide_norm = make_norm(norm, channels)
         self.fuse = nn.Conv2d(2 * channels, channels, kernel_size=1)
 
-    def forward(self, x, g):
+    def forward(self, x: torch.Tensor, g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         g = self.guide_norm(g)
         x = self.fuse(torch.cat([self.input_norm(x), g], dim=1))  # (N, 2C, H, W) -> (N, C, H, W)
         return x, g
@@ -244,11 +250,11 @@ class InputConcat(Stage):
     guide_stream = False
     guide_in_input = True
 
-    def __init__(self, channels: int, bottleneck: int, norm: str, last: bool):
+    def __init__(self, channels: int, bottleneck: int, norm: str, last: bool) -> None:
         super().__init__()
         self.input_norm = make_norm(norm, channels)
 
-    def forward(self, x, g):
+    def forward(self, x: torch.Tensor, g: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
         return self.input_norm(x), g
 
 

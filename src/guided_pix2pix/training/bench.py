@@ -30,8 +30,10 @@ import gc
 import os
 import resource
 import time
+from collections.abc import Iterator, Sized
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, replace
+from typing import cast
 
 import torch
 
@@ -197,7 +199,8 @@ def synthetic_loader(cfg: RunConfig, s: BenchSettings, n_batches: int, workers: 
         seed=s.seed,
         **p["options"],
     )
-    sampler = StepBatchSampler(len(dataset), batch, 1, 0, s.seed, 0, n_batches)
+    # cast(Sized, ...): torch's Dataset stub has no __len__; our datasets define it
+    sampler = StepBatchSampler(len(cast(Sized, dataset)), batch, 1, 0, s.seed, 0, n_batches)
     return torch.utils.data.DataLoader(
         dataset,
         batch_sampler=sampler,
@@ -306,6 +309,7 @@ def run_bench(s: BenchSettings) -> dict:
     device = accelerator.device
     total = s.warmup + s.steps
     workers = recommended_workers(s.device) if s.workers is None else s.workers
+    batches: Iterator[dict] | None  # None after the timed steps (released)
     if s.data == "random":
         fixed = random_batch(cfg, s, device)
         batches = iter(lambda: fixed, None)
@@ -313,6 +317,7 @@ def run_bench(s: BenchSettings) -> dict:
         batches = iter(synthetic_loader(cfg, s, total, workers))
 
     def one_step(step: int) -> None:
+        assert batches is not None  # released only after the last step
         batch = next(batches)
         if s.data == "synthetic":
             batch = augment_batch(

@@ -53,7 +53,7 @@ def torch_save(obj, path: Path) -> None:
     with open(path, "wb") as fh:
         out = _RecordingFile(fh)
         try:
-            torch.save(obj, out)
+            torch.save(obj, out)  # type: ignore[arg-type]  # any object with write/flush works; the stub wants IO[bytes]
         except RuntimeError:
             if out.error is not None:
                 raise out.error from None

@@ -169,9 +169,10 @@ def _field_hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
-def _nearest(key: str, known) -> str:
+def _nearest(key: str, known, listing: str = "known here", prefix: str = "") -> str:
+    """ "did you mean <prefix><the closest known key>?", or the known keys when none is close."""
     close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
-    return f"did you mean {close[0]}?" if close else f"known here: {', '.join(sorted(known))}"
+    return f"did you mean {prefix}{close[0]}?" if close else f"{listing}: {', '.join(known)}"
 
 
 _FLOAT_TEXT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
@@ -243,7 +244,7 @@ def _check_dataset_options(data: DataSection) -> None:
             if key not in allowed:
                 raise BadOptionError(
                     f"{where}.{key}",
-                    f"not an option of dataset {name!r}; {_nearest(str(key), allowed)} (options: {', '.join(allowed)})",
+                    f"not an option of dataset {name!r}; {_nearest(str(key), allowed, 'options')}",
                 )
 
 
@@ -287,9 +288,9 @@ def merge_mapping(base: dict, update: dict, where: tuple[str, ...], source: str)
             base[key].update(copy.deepcopy(value or {}))
             continue
         if not isinstance(key, str) or key not in base:
-            prefix = ".".join(where)
-            known = [f"{prefix}.{k}" if prefix else k for k in base]
-            raise BadOptionError(dotted, f"unknown option ({source}); {_nearest(dotted, known)}")
+            prefix = "".join(f"{w}." for w in where)
+            hint = _nearest(str(key), sorted(base), prefix=prefix)
+            raise BadOptionError(dotted, f"unknown option ({source}); {hint}")
         if not where:  # a section
             if not isinstance(value, dict):
                 first = next(iter(base[key]), "key")

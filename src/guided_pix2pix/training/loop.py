@@ -23,9 +23,11 @@ import json
 import sys
 import time
 import warnings
+from collections.abc import Sized
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -208,6 +210,7 @@ def optimizer_step(
                     torch.cat([real_in, guide, fake], 1), pool_rng
                 )  # (N, Ci+Cg+Co, H, W)
                 real_triplet = torch.cat([real_in, guide, target], 1)
+                assert p.D_run is not None  # use_gan: D was built, so was D_run
                 with accelerator.no_sync(p.D):
                     loss_D_fake = p.gan_loss(p.D_run(fake_triplet.detach()), real=False)
                     if torch.isfinite(loss_D_fake):
@@ -220,6 +223,7 @@ def optimizer_step(
                 add("loss_D", loss_D)
                 bad |= not bool(torch.isfinite(loss_D))
                 if last:
+                    assert p.opt_D is not None  # built with D
                     if _all_finite(accelerator, not bad):
                         p.opt_D.step()
                     p.opt_D.zero_grad(set_to_none=True)
@@ -230,6 +234,7 @@ def optimizer_step(
             add("loss_G_L1", loss_G_L1)
             if use_gan:
                 _set_requires_grad(p.D_frozen, False)
+                assert p.D_frozen_run is not None  # use_gan: built from D_raw
                 scores = p.D_frozen_run(torch.cat([real_in, guide, fake], 1))
                 loss_G_GAN = p.gan_loss(scores, real=True, for_discriminator=False)
                 loss_G = loss_G + t.lambda_gan * loss_G_GAN
@@ -258,6 +263,7 @@ def training_state(step: int, parts: TrainingParts, sched_G, sched_D, counters: 
     }
     state.update(counters)
     if p.D_raw is not None:
+        assert p.opt_D is not None  # built with D
         state.update(
             D=p.D_raw.state_dict(),
             opt_D=p.opt_D.state_dict(),
@@ -311,11 +317,12 @@ def train(cfg: RunConfig | dict, out_dir: str | Path, progress: bool = True) -> 
     task = getattr(train_set, "task", "generic")
     micro_per_step = t.grad_accum
     global_batch = t.batch_size * world
-    steps_per_epoch = len(train_set) // (global_batch * micro_per_step)
+    # cast(Sized, ...): torch's Dataset stub has no __len__; our datasets define it
+    steps_per_epoch = len(cast(Sized, train_set)) // (global_batch * micro_per_step)
     if steps_per_epoch < 1:
         raise BadOptionError(
             "train.batch_size",
-            f"dataset {d.dataset!r} has {len(train_set)} items, fewer than one step "
+            f"dataset {d.dataset!r} has {len(cast(Sized, train_set))} items, fewer than one step "
             f"({t.batch_size} x {world} processes x {micro_per_step} accumulation)",
         )
     max_steps = t.max_steps or (t.niter + t.niter_decay) * steps_per_epoch
@@ -346,6 +353,7 @@ def train(cfg: RunConfig | dict, out_dir: str | Path, progress: bool = True) -> 
         if use_gan:
             D.load_state_dict(state["D"])
             opt_D.load_state_dict(state["opt_D"])
+            assert sched_D is not None  # use_gan
             sched_D.load_state_dict(state["sched_D"])
             pool_state = state["pool"]
         start_step, bad_streak, bad_total = state["step"], state["bad_streak"], state["bad_total"]
@@ -358,7 +366,7 @@ def train(cfg: RunConfig | dict, out_dir: str | Path, progress: bool = True) -> 
         parts.pool.load_state_dict(pool_state)
 
     sampler = StepBatchSampler(
-        len(train_set),
+        len(cast(Sized, train_set)),
         t.batch_size,
         world,
         rank,
@@ -377,7 +385,7 @@ def train(cfg: RunConfig | dict, out_dir: str | Path, progress: bool = True) -> 
     if main and t.val_every:
         val_name, val_options = d.validation_source()
         val_set = build_dataset(val_name, split="val", **val_options)
-        val_set = torch.utils.data.Subset(val_set, range(min(len(val_set), d.val_max_items)))
+        val_set = torch.utils.data.Subset(val_set, range(min(len(cast(Sized, val_set)), d.val_max_items)))
         val_loader = torch.utils.data.DataLoader(val_set, batch_size=t.batch_size, num_workers=0)
     log = MetricsLog(out_dir, start_step, enabled=main)
 
@@ -406,6 +414,7 @@ def train(cfg: RunConfig | dict, out_dir: str | Path, progress: bool = True) -> 
             )
             sched_G.step()
             if use_gan:
+                assert sched_D is not None
                 sched_D.step()
         bar.update(1)
 
@@ -425,7 +434,7 @@ def train(cfg: RunConfig | dict, out_dir: str | Path, progress: bool = True) -> 
             )
 
         if step % t.log_every == 0 or step == max_steps:
-            record = {k: round(v, 6) for k, v in result.losses.items()}
+            record: dict = {k: round(v, 6) for k, v in result.losses.items()}
             record.update(
                 lr=sched_G.get_last_lr()[0], epoch=(step - 1) // steps_per_epoch, bad_steps=bad_total
             )

@@ -6,6 +6,8 @@ task L1 and PSNR. The numbers go to metrics.jsonl as ``val/<name>``.
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 
 from ..metrics.depth import depth_rmse
@@ -16,14 +18,18 @@ from ..nn.devices import to_device
 def _depth_validation(outputs, batch) -> dict[str, list[float]]:
     kwargs = dict(protocol="A", valid=batch.get("mask"), reduction="none")
     lo, hi = batch["meta"]["depth_min_m"], batch["meta"]["depth_max_m"]
-    model = depth_rmse(outputs, batch["target"], lo, hi, **kwargs)
-    bicubic = depth_rmse(batch["input"], batch["target"], lo, hi, **kwargs)
+    # reduction="none": per-image tensors
+    model = cast(torch.Tensor, depth_rmse(outputs, batch["target"], lo, hi, **kwargs))
+    bicubic = cast(torch.Tensor, depth_rmse(batch["input"], batch["target"], lo, hi, **kwargs))
     return {"rmse_cm": model.tolist(), "input_rmse_cm": bicubic.tolist()}
 
 
 def _image_validation(outputs, batch) -> dict[str, list[float]]:
     l1 = (outputs - batch["target"]).abs().flatten(1).mean(1)
-    return {"l1": l1.tolist(), "psnr": psnr(outputs, batch["target"], reduction="none").tolist()}
+    return {
+        "l1": l1.tolist(),
+        "psnr": cast(torch.Tensor, psnr(outputs, batch["target"], reduction="none")).tolist(),
+    }
 
 
 VALIDATORS = {"depth": _depth_validation}  # any other task: L1 and PSNR

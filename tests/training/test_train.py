@@ -5,25 +5,19 @@ import math
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
+from run_helpers import TINY as BASE_TINY
+from run_helpers import read_losses, read_records
 from safetensors.torch import load_file
 
 from guided_pix2pix.cli import main
 from guided_pix2pix.training.config import load_config
 
 TINY = [
-    "model.ngf=4",
-    "model.n_blocks=1",
-    "model.bottleneck=8",
-    "discriminator.ndf=4",
-    "data.options.size=[32,32]",
-    "data.options.count=48",
+    *BASE_TINY,
     "data.val_max_items=4",
-    "train.batch_size=2",
-    "train.log_every=1",
     "train.val_every=3",
     "train.image_every=3",
 ]
@@ -40,25 +34,13 @@ GAN = [
 ]
 
 
-def _records(run: Path) -> list[dict]:
-    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-
-
-def _losses(run: Path) -> dict[int, dict]:
-    return {
-        r["step"]: {k: v for k, v in r.items() if k.startswith("loss")}
-        for r in _records(run)
-        if "loss_G" in r
-    }
-
-
 def test_train_writes_run_folder(tmp_path):
     run = tmp_path / "run"
     # overrides may stand on both sides of the options
     argv = ["train", "--out", str(run), "train.max_steps=3", "--config", "synthetic_depth", "--no-progress"]
     assert main([*argv, *TINY, "train.save_every=3"]) == 0
     assert (run / "config.yaml").is_file() and (run / "generator" / "model.safetensors").is_file()
-    records = _records(run)
+    records = read_records(run)
     assert [r["step"] for r in records if "loss_G" in r] == [1, 2, 3]
     val = [r for r in records if "val/rmse_cm" in r]
     assert val and val[0]["val/rmse_cm"] > 0
@@ -71,10 +53,10 @@ def test_resume_continues_with_the_same_trajectory(tmp_path):
     common = ["--config", "synthetic_depth", "--no-progress", *TINY, *GAN, "train.save_every=3"]
     assert main(["train", "--out", str(full), *common, "train.max_steps=6"]) == 0
     assert main(["train", "--out", str(split), *common, "train.max_steps=3"]) == 0
-    assert sorted(_losses(split)) == [1, 2, 3]
+    assert sorted(read_losses(split)) == [1, 2, 3]
     assert main(["train", "--out", str(split), *common, "train.max_steps=6"]) == 0
     assert json.loads((split / "summary.json").read_text())["resumed_from"] == 3
-    a, b = _losses(full), _losses(split)
+    a, b = read_losses(full), read_losses(split)
     assert sorted(a) == sorted(b) == [1, 2, 3, 4, 5, 6]
     assert a == b  # bitwise-equal losses on CPU with a fixed seed
     wa = load_file(str(full / "generator" / "model.safetensors"))
@@ -179,7 +161,7 @@ def test_two_process_gloo_training_keeps_ranks_identical(tmp_path):
     assert summary["distributed"] == {"world_size": 2, "backend": "gloo"}
     assert len(digests) == 2 and digests[0] == digests[1]
     # only the main process logs: each step once
-    assert [r["step"] for r in _records(run) if "loss_G" in r] == [1, 2, 3]
+    assert [r["step"] for r in read_records(run) if "loss_G" in r] == [1, 2, 3]
 
 
 @pytest.mark.parametrize(
@@ -191,7 +173,7 @@ def test_training_options_run(tmp_path, options):
     run = tmp_path / "run"
     argv = ["train", "--config", "synthetic_depth", "--out", str(run), "--no-progress", *TINY, *GAN]
     assert main([*argv, "train.max_steps=2", "train.val_every=0", *options]) == 0
-    losses = _losses(run)
+    losses = read_losses(run)
     assert sorted(losses) == [1, 2]
     assert all(math.isfinite(v) for record in losses.values() for v in record.values())
 

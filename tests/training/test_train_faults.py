@@ -14,19 +14,15 @@ from pathlib import Path
 
 import pytest
 import torch
+from run_helpers import TINY as BASE_TINY
+from run_helpers import read_losses, read_records
 from safetensors.torch import load_file
 
 from guided_pix2pix.cli import main
 from guided_pix2pix.training.checkpoint import list_checkpoints, verify_checkpoint
 
 TINY = [
-    "model.ngf=4",
-    "model.n_blocks=1",
-    "model.bottleneck=8",
-    "data.options.size=[32,32]",
-    "data.options.count=48",
-    "train.batch_size=2",
-    "train.log_every=1",
+    *BASE_TINY,
     "train.val_every=0",
     "train.image_every=1000",
     "train.save_every=2",
@@ -37,19 +33,6 @@ GAN = ["discriminator.ndf=4", "train.lambda_gan=1.0", "train.lr_policy=constant"
 
 def _argv(run: Path, *extra: str) -> list[str]:
     return ["train", "--config", "synthetic_depth", "--out", str(run), "--no-progress", *TINY, *extra]
-
-
-def _records(run: Path) -> list[dict]:
-    path = run / "metrics.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
-
-
-def _losses(run: Path) -> dict[int, dict]:
-    return {
-        r["step"]: {k: v for k, v in r.items() if k.startswith("loss")}
-        for r in _records(run)
-        if "loss_G" in r
-    }
 
 
 def _good_checkpoints(run: Path) -> list[int]:
@@ -76,9 +59,9 @@ def test_same_seed_same_trajectory_other_seed_another(reference, tmp_path):
     again, other = tmp_path / "again", tmp_path / "other"
     assert main(_argv(again, "train.max_steps=4")) == 0
     assert main(_argv(other, "train.max_steps=4", "train.seed=1")) == 0
-    ref = {s: v for s, v in _losses(reference).items() if s <= 4}
-    assert _losses(again) == ref
-    assert _losses(other) != ref
+    ref = {s: v for s, v in read_losses(reference).items() if s <= 4}
+    assert read_losses(again) == ref
+    assert read_losses(other) != ref
 
 
 # ----------------------------------------------------------------------------- checksums
@@ -106,8 +89,8 @@ def test_corrupt_newest_checkpoint_is_reported_and_the_previous_one_used(referen
     assert ("checksum mismatch" if victim != "meta.json" else "metadata") in warning[0]
     assert "resuming from" in captured.out and "step_00000002 at step 3" in captured.out
     assert json.loads((run / "summary.json").read_text())["resumed_from"] == 2
-    ref = {s: v for s, v in _losses(reference).items() if s <= 6}
-    assert _losses(run) == ref  # the corrupt checkpoint's steps were redone, exactly
+    ref = {s: v for s, v in read_losses(reference).items() if s <= 6}
+    assert read_losses(run) == ref  # the corrupt checkpoint's steps were redone, exactly
     assert not leftover.exists()  # the next write of that step replaced the leftover
     assert sorted(_good_checkpoints(run)) == [2, 4, 6]
 
@@ -229,7 +212,7 @@ def test_kill_9_at_any_moment_then_rerun_resumes_and_matches(reference, tmp_path
     proc, log = launch(n)
     assert proc.wait(timeout=300) == 0, log.read_text()
     check_resumed(log)
-    assert _losses(run) == _losses(reference), moments
+    assert read_losses(run) == read_losses(reference), moments
     wa = load_file(str(reference / "generator" / "model.safetensors"))
     wb = load_file(str(run / "generator" / "model.safetensors"))
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
@@ -257,7 +240,7 @@ def test_non_finite_losses_are_skipped_counted_and_stop_the_run(tmp_path, capsys
     assert len(err) == 1, err
     assert "training diverged: 3 consecutive steps with a non-finite loss (steps 4-6" in err[0], err
     assert "train.max_bad_steps=3" in err[0] and "step_00000002, is kept" in err[0], err
-    records = _records(run)
+    records = read_records(run)
     assert [r["bad_steps"] for r in records] == [0, 0, 0, 1, 2, 3]
     assert all(r["loss_G"] != r["loss_G"] for r in records[3:5])  # NaN, logged as such
     assert records[-1]["stopped"] == "non-finite loss"
@@ -267,7 +250,7 @@ def test_non_finite_losses_are_skipped_counted_and_stop_the_run(tmp_path, capsys
     assert main([*common, "train.max_steps=4", "train.lr=1e-3"]) == 0
     out = capsys.readouterr().out
     assert "step_00000002 at step 3" in out and "train.lr changed" not in out, out  # its own lr
-    after = [r for r in _records(run) if r["step"] > 2]
+    after = [r for r in read_records(run) if r["step"] > 2]
     assert [r["step"] for r in after] == [3, 4]
     assert _good_checkpoints(run) == [2, 4]
     assert all(r["loss_G"] == r["loss_G"] and r["bad_steps"] == 0 and r["lr"] == 1e-3 for r in after), after
