@@ -37,6 +37,9 @@ BAD = {
     "discriminator.ndf=0": "discriminator.ndf: must be >= 1, got 0",
     "model.ngf=0": "model.ngf: must be an integer >= 1, got 0",
     "train.save_every=null": "train.save_every: must be an integer, not null",
+    # dataset options are checked by the dataset, which train() builds before the run folder
+    "data.options.scale=3": "scale: up-sampling factor must be one of (2, 4, 8, 16, 32), got 3",
+    "data.options.protocol=C": "protocol: unknown down-sampling protocol 'C'; choose from A, B",
 }
 
 
