@@ -21,11 +21,17 @@ from typing import cast
 import torch
 
 from ..errors import BadFileError, BadOptionError
+from ..files.images import MAX_PIXELS
 
 log = logging.getLogger("guided_pix2pix.data")
 
 ON_ERROR = ("raise", "skip")
 SPLITS = ("train", "val", "test")
+# The largest item count a dataset option may ask for: ten million items. Training draws a
+# permutation of the items per epoch (8 bytes each: 80 MB at this bound); larger counts are a
+# typo (`count=10000000000` would try to allocate 80 GB) and are refused before anything runs.
+MAX_COUNT = 10_000_000
+MAX_SEED = 2**63 - 1
 
 
 def check_choice(option: str, value, allowed: Sequence) -> None:
@@ -34,7 +40,8 @@ def check_choice(option: str, value, allowed: Sequence) -> None:
 
 
 def check_size(option: str, size, minimum: int = 8) -> tuple[int, int]:
-    """Validate an (H, W) pair of pixel counts; an int means a square."""
+    """Validate an (H, W) pair of pixel counts; an int means a square; at most `MAX_PIXELS`
+    (files.images: 64 Mpixel) in all, the limit of every image read from a file."""
     if isinstance(size, int) and not isinstance(size, bool):
         size = (size, size)
     try:
@@ -44,12 +51,17 @@ def check_size(option: str, size, minimum: int = 8) -> tuple[int, int]:
         ok = False
     if not ok or h < minimum or w < minimum:
         raise BadOptionError(option, f"expected (height, width) in pixels, each >= {minimum}, got {size!r}")
+    if h * w > MAX_PIXELS:
+        raise BadOptionError(option, f"{h}x{w} pixels exceeds the limit of {MAX_PIXELS} pixels per image")
     return h, w
 
 
-def check_count(option: str, value, minimum: int = 1) -> int:
+def check_count(option: str, value, minimum: int = 1, maximum: int = MAX_COUNT) -> int:
+    """An integer in [minimum, maximum]; the default bound is `MAX_COUNT` (ten million)."""
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise BadOptionError(option, f"expected an integer >= {minimum}, got {value!r}")
+    if value > maximum:
+        raise BadOptionError(option, f"expected an integer <= {maximum}, got {value}")
     return value
 
 

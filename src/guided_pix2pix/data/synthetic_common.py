@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import ItemDataset, check_choice, check_count, check_size
+from .base import MAX_SEED, ItemDataset, check_choice, check_count, check_size
 
 SPLIT_CODES = {"train": 0, "val": 1, "test": 2}
 
@@ -43,7 +43,7 @@ class SyntheticDataset(ItemDataset):
         self.split = split
         self.size = check_size("size", size, minimum=self.min_size)
         self.count = check_count("count", count)
-        self.seed = check_count("seed", seed, minimum=0)
+        self.seed = check_count("seed", seed, minimum=0, maximum=MAX_SEED)
 
     def __len__(self) -> int:
         return self.count

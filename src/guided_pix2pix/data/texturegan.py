@@ -35,7 +35,7 @@ import torch
 
 from ..errors import BadFileError
 from ..files.images import check_pixels
-from .base import ItemDataset, check_choice, check_count
+from .base import MAX_SEED, ItemDataset, check_choice, check_count
 
 PATCH_MIN, PATCH_MAX = 20, 40  # official patch side range at 128 x 128, pixels
 _SUFFIXES = (".jpg", ".jpeg", ".png")
@@ -167,7 +167,7 @@ class TextureGANDataset(ItemDataset):
         check_choice("split", split, ("train", "val", "test"))
         self.random_crop = bool(random_crop)
         self.size = check_count("size", size, minimum=PATCH_MAX + 2)
-        self.seed = check_count("seed", seed, minimum=0)
+        self.seed = check_count("seed", seed, minimum=0, maximum=MAX_SEED)
         self.root = Path(root)
         part = "train" if split == "train" else "val"
         folders = {

@@ -13,6 +13,11 @@ anything else happens (and so before a run folder is written):
 - every choice against its registry (`train.lr_policy`, `train.gan_mode`, `discriminator.kind`,
   `data.dataset` and its options, `train.precision`, `train.device`) and every range.
 
+YAML is read by `StrictLoader` (a `yaml.SafeLoader`): no tags beyond the safe ones, no aliases or
+anchors (a few hundred bytes of nested aliases expand to gigabytes: "billion laughs"), no
+duplicate mapping keys (YAML would keep the last silently), UTF-8 text of at most
+`MAX_CONFIG_BYTES`. A `base:` must name a preset or a file, and a chain of bases may not loop.
+
 `RunConfig.to_dict()` / `dump_config` give the plain nested mapping written as the run
 folder's `config.yaml`, which `load_config` reads back to an equal config.
 """
@@ -43,6 +48,8 @@ PRESET_DIR = "presets"
 PRECISIONS = ("fp32", "bf16")
 DEVICES = ("auto", "cpu")
 MAX_SEED = 2**63 - 1
+MAX_CONFIG_BYTES = 1 << 20  # a config file larger than 1 MiB is not a config
+MAX_BASE_DEPTH = 16  # presets based on presets, at most this deep
 
 
 def _rule(low=None, high=None, *, above=None, choices=None) -> dict:
@@ -124,6 +131,12 @@ class TrainSection:
     max_bad_steps: int = field(default=10, metadata=_rule(1))  # non-finite steps in a row before a stop
 
     def check(self) -> None:
+        if self.max_steps is None and self.niter + self.niter_decay == 0:
+            raise BadOptionError(
+                "train.niter",
+                "train.niter + train.niter_decay is 0 and train.max_steps is null: the run would train "
+                "zero epochs; give epochs or train.max_steps",
+            )
         crop = self.crop
         if crop is not None and not (
             len(crop) == 2 and all(isinstance(c, int) and not isinstance(c, bool) and c > 0 for c in crop)
@@ -251,6 +264,7 @@ def _check_dataset_options(data: DataSection) -> None:
 def _build(merged: dict) -> RunConfig:
     try:
         model = GeneratorConfig.from_dict(merged["model"])
+        model.check_size()  # the parameter bound, counted without allocating
     except BadOptionError as exc:
         raise BadOptionError(f"model.{exc.option}", exc.problem) from exc
     cfg = RunConfig(
@@ -303,6 +317,50 @@ def merge_mapping(base: dict, update: dict, where: tuple[str, ...], source: str)
 
 
 # ----------------------------------------------------------------------------- files and presets
+class StrictLoader(yaml.SafeLoader):
+    """`yaml.SafeLoader` that refuses aliases and anchors and duplicate mapping keys."""
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            line = event.start_mark.line + 1
+            raise yaml.constructor.ConstructorError(
+                None, None, f"YAML anchors and aliases (&name, *name) are not allowed (line {line})", None
+            )
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen: dict = {}
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                line = key_node.start_mark.line + 1
+                try:
+                    first = seen.get(key)
+                    seen[key] = line
+                except TypeError:  # a list or a mapping used as a key
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"a mapping key must be a plain value (line {line})", None
+                    ) from None
+                if first is not None:
+                    raise yaml.constructor.ConstructorError(
+                        None,
+                        None,
+                        f"duplicate key {key!r} (lines {first} and {line}); YAML would keep only the last",
+                        None,
+                    )
+        return super().construct_mapping(node, deep=deep)
+
+
+def strict_yaml(text: str):
+    """`text` parsed by `StrictLoader` (raises yaml.YAMLError)."""
+    loader = StrictLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
 def preset_names() -> list[str]:
     return sorted(
         p.name[:-5]
@@ -312,13 +370,26 @@ def preset_names() -> list[str]:
 
 
 def read_yaml_mapping(path: Path, label: str) -> dict:
-    """A YAML file that must hold a mapping (or nothing); errors name the file."""
+    """A YAML file that must hold a mapping (or nothing), read by `StrictLoader`; errors name the file."""
     try:
-        data = yaml.safe_load(path.read_text())
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_CONFIG_BYTES + 1)
     except OSError as exc:
         raise BadFileError(path, f"cannot read: {exc.strerror or exc}") from exc
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise BadFileError(path, f"larger than {MAX_CONFIG_BYTES} bytes: not a config file")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadFileError(
+            path, f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); save it as UTF-8"
+        ) from exc
+    try:
+        data = strict_yaml(text)
     except yaml.YAMLError as exc:
         raise BadFileError(path, f"invalid YAML ({str(exc).splitlines()[0]})") from exc
+    except RecursionError as exc:
+        raise BadFileError(path, "invalid YAML (nested too deeply)") from exc
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -336,11 +407,13 @@ def parse_overrides(items: list[str]) -> dict:
         if not key or any(not part for part in key.split(".")):
             raise BadOptionError(item, "empty key; overrides are KEY=VALUE with a dotted key")
         try:
-            value = yaml.safe_load(text) if text != "" else None
+            value = strict_yaml(text) if text != "" else None
         except yaml.YAMLError as exc:
             raise BadOptionError(
                 key, f"value {text!r} is not valid YAML ({str(exc).splitlines()[0]})"
             ) from exc
+        except RecursionError as exc:
+            raise BadOptionError(key, "value is not valid YAML (nested too deeply)") from exc
         node = nested
         parts = key.split(".")
         for part in parts[:-1]:
@@ -368,12 +441,26 @@ def resolve_preset(name_or_path: str) -> tuple[Path, str]:
     ), f"preset {name_or_path}"
 
 
-def _load_mapping(name_or_path: str) -> dict:
-    """defaults <- the preset or YAML file (and the preset it is based on), as a checked mapping."""
+def _load_mapping(name_or_path: str, chain: tuple[Path, ...] = ()) -> dict:
+    """defaults <- the preset or YAML file (and the preset it is based on), as a checked mapping.
+
+    `chain`: the files that led here through `base:` (a base that loops back is refused)."""
     path, label = resolve_preset(name_or_path)
     data = read_yaml_mapping(path, "config")
     base = data.pop("base", None)  # a file may start from a preset: `base: pose`
-    merged = _load_mapping(base) if base is not None else default_mapping()
+    if base is None:
+        merged = default_mapping()
+    else:
+        if not isinstance(base, str) or not base.strip():
+            raise BadFileError(path, f"base: must be a preset name or a YAML path, got {base!r}")
+        here = (*chain, path.resolve())
+        target = resolve_preset(base)[0].resolve()
+        if target in here:
+            loop = " -> ".join(p.name for p in (*here, target))
+            raise BadFileError(path, f"base: {base!r} leads back to itself ({loop})")
+        if len(here) >= MAX_BASE_DEPTH:
+            raise BadFileError(path, f"base: more than {MAX_BASE_DEPTH} configs based on one another")
+        merged = _load_mapping(base, here)
     merge_mapping(merged, data, (), label)
     return merged
 
