@@ -12,7 +12,7 @@ import importlib
 import importlib.util
 import sys
 
-from .errors import UserError
+from .errors import Interrupted, UserError
 
 # subcommand name -> (module under guided_pix2pix.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -86,6 +86,11 @@ def main(argv: list[str] | None = None) -> int:
             raise
         sys.stderr.write(f"guided-pix2pix {args.command}: error: {one_line(exc)}\n")
         return 2
+    except Interrupted as exc:  # a clean stop (SIGTERM / SIGINT during training): state saved
+        if debug:
+            raise
+        sys.stderr.write(f"guided-pix2pix {args.command}: {one_line(exc)}\n")
+        return exc.exit_code
     except KeyboardInterrupt:
         sys.stderr.write(f"guided-pix2pix {args.command}: interrupted\n")
         return 130

@@ -31,6 +31,16 @@ class BadOptionError(UserError):
         super().__init__(f"{option}: {problem}")
 
 
+class Interrupted(Exception):
+    """A run stopped on request (SIGTERM, SIGINT) after saving its state: not an error of the
+    user's, so the command line prints its one line without "error:" and exits `exit_code`
+    (128 + the signal number: 143 for SIGTERM, 130 for SIGINT)."""
+
+    def __init__(self, message: str, exit_code: int):
+        self.exit_code = exit_code
+        super().__init__(message)
+
+
 def _os_reason(exc: BaseException) -> str:
     """A short reason for a failed write: the OS error text where one can be found."""
     if isinstance(exc, OSError):

@@ -12,6 +12,12 @@ flips/crops and the fake pool's draws are functions of (seed, rank, step), and e
 that changes during training is in the checkpoint. A rerun of the same command continues from
 the newest checkpoint that passes its checksum and reproduces an uninterrupted run's losses.
 
+Stops: SIGTERM or SIGINT during the loop (a cluster scheduler's preemption, Ctrl-C) is
+remembered and acted on when the current step ends: a checkpoint of that step is written (as
+any other, atomically) and the run raises `Interrupted` (exit status 143 / 130 on the command
+line, one line naming the checkpoint). One writer per run folder: the main process holds
+`run_folder.RunFolderLock` from before the first write to the end.
+
 `build_models` and `prepare_parts` are the one way to set up what a step needs; the training
 benchmark (`training.bench`) uses them too, so it times the step that training runs.
 """
@@ -20,11 +26,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import signal
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Sized
-from contextlib import nullcontext
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -34,16 +42,30 @@ import torch.nn.functional as F
 
 from ..data.transforms import augment_batch
 from ..data.visualize import comparison_grid
-from ..errors import BadFileError, BadOptionError, UserError
+from ..errors import BadFileError, BadOptionError, Interrupted, UserError
 from ..files.atomic import write_text_atomic
 from ..nn.devices import to_device
 from ..nn.discriminator import Discriminator
-from ..nn.generator import Generator
+from ..nn.generator import Generator, load_state_strict
 from ..nn.losses import GANLoss, make_gan_loss
-from .checkpoint import checkpoint_dir, load_latest_checkpoint, save_checkpoint
+from .checkpoint import (
+    GAN_STATE,
+    REQUIRED_STATE,
+    STATE,
+    checkpoint_dir,
+    load_latest_checkpoint,
+    save_checkpoint,
+)
 from .checks import check_channels, check_image_sizes
 from .config import RunConfig, TrainSection, as_run_config
-from .run_folder import CHECKPOINTS, GENERATOR_DIR, SUMMARY_FILE, MetricsLog, prepare_run_folder
+from .run_folder import (
+    CHECKPOINTS,
+    GENERATOR_DIR,
+    SUMMARY_FILE,
+    MetricsLog,
+    RunFolderLock,
+    prepare_run_folder,
+)
 from .sampling import FakePool, StepBatchSampler, step_generator
 from .schedules import LR_POLICIES, apply_configured_lr
 from .validation import validate
@@ -51,6 +73,42 @@ from .validation import validate
 
 class TrainingDiverged(UserError):
     """Too many consecutive non-finite losses."""
+
+
+class StopSignals:
+    """While entered: SIGTERM and SIGINT set `signum` instead of ending the process, so that the
+    loop can finish its step, write a checkpoint and stop (`requested`). Only the main thread
+    can take signals; elsewhere (a library caller's thread) this does nothing."""
+
+    EXIT_CODES: dict[int, int] = {int(signal.SIGTERM): 143, int(signal.SIGINT): 130}
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._previous: dict = {}
+
+    def __enter__(self) -> StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            for signum in self.EXIT_CODES:
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        self.signum = signum
+
+    def __exit__(self, *exc) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous.clear()
+
+    def requested(self, accelerator) -> bool:
+        """True on every process if any process got a stop signal (all stop at the same step)."""
+        if accelerator.num_processes == 1:
+            return self.signum is not None
+        flag = torch.tensor([0 if self.signum is None else self.signum], device=accelerator.device)
+        torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+        if flag.item() and self.signum is None:
+            self.signum = int(flag.item())
+        return bool(flag.item())
 
 
 # ----------------------------------------------------------------------------- set-up
@@ -327,150 +385,186 @@ def train(cfg: RunConfig | dict, out_dir: str | Path, progress: bool = True) -> 
         )
     max_steps = t.max_steps or (t.niter + t.niter_decay) * steps_per_epoch
 
-    # --- the run folder: writable, and the same run if it exists ---
-    if main:
-        prepare_run_folder(out_dir, cfg)
-    accelerator.wait_for_everyone()
+    with ExitStack() as held:  # released however train() ends
+        # --- one writer per run folder (the main process writes it), taken before any write ---
+        if main:
+            held.enter_context(RunFolderLock(out_dir))
+        # --- the run folder: writable, and the same run if it exists ---
+        if main:
+            prepare_run_folder(out_dir, cfg)
+        accelerator.wait_for_everyone()
 
-    # --- models, optimisers, schedules (same seed on every process: same initial weights) ---
-    G, D, opt_G, opt_D = build_models(cfg)
-    use_gan = D is not None
-    factor = LR_POLICIES[t.lr_policy](t, steps_per_epoch, max_steps)
-    sched_G = torch.optim.lr_scheduler.LambdaLR(opt_G, factor)
-    sched_D = torch.optim.lr_scheduler.LambdaLR(opt_D, factor) if use_gan else None
+        # --- models, optimisers, schedules (same seed on every process: same initial weights) ---
+        G, D, opt_G, opt_D = build_models(cfg)
+        use_gan = D is not None
+        factor = LR_POLICIES[t.lr_policy](t, steps_per_epoch, max_steps)
+        sched_G = torch.optim.lr_scheduler.LambdaLR(opt_G, factor)
+        sched_D = torch.optim.lr_scheduler.LambdaLR(opt_D, factor) if use_gan else None
 
-    # --- resume from the newest good checkpoint (before Accelerate wraps the models) ---
-    start_step, bad_streak, bad_total = 0, 0, 0
-    pool_state = None
-    found = load_latest_checkpoint(
-        out_dir / CHECKPOINTS, log=(lambda m: accelerator.print(m, file=sys.stderr))
-    )
-    if found is not None:
-        folder, state = found
-        G.load_state_dict(state["G"])
-        opt_G.load_state_dict(state["opt_G"])
-        sched_G.load_state_dict(state["sched_G"])
-        if use_gan:
-            D.load_state_dict(state["D"])
-            opt_D.load_state_dict(state["opt_D"])
-            assert sched_D is not None  # use_gan
-            sched_D.load_state_dict(state["sched_D"])
-            pool_state = state["pool"]
-        start_step, bad_streak, bad_total = state["step"], state["bad_streak"], state["bad_total"]
-        accelerator.print(f"resuming from {folder} at step {start_step + 1}")
-        previous_lr = apply_configured_lr(t.lr, factor, start_step, [(opt_G, sched_G), (opt_D, sched_D)])
-        if previous_lr is not None:  # e.g. rerun with a lower train.lr after a divergence
-            accelerator.print(f"train.lr changed on resume: {previous_lr:g} -> {t.lr:g}")
-    parts = prepare_parts(cfg, accelerator, G, D, opt_G, opt_D)
-    if pool_state is not None:
-        parts.pool.load_state_dict(pool_state)
-
-    sampler = StepBatchSampler(
-        len(cast(Sized, train_set)),
-        t.batch_size,
-        world,
-        rank,
-        t.seed,
-        start_step * micro_per_step,
-        max_steps * micro_per_step,
-    )
-    loader = torch.utils.data.DataLoader(
-        train_set,
-        batch_sampler=sampler,
-        num_workers=d.num_workers,
-        pin_memory=device.type == "cuda",
-        persistent_workers=False,
-    )
-    val_loader = None
-    if main and t.val_every:
-        val_name, val_options = d.validation_source()
-        val_set = build_dataset(val_name, split="val", **val_options)
-        val_set = torch.utils.data.Subset(val_set, range(min(len(cast(Sized, val_set)), d.val_max_items)))
-        val_loader = torch.utils.data.DataLoader(val_set, batch_size=t.batch_size, num_workers=0)
-    log = MetricsLog(out_dir, start_step, enabled=main)
-
-    # --- the loop: one optimiser step = grad_accum micro-batches, D phase then G phase ---
-    batches = iter(loader)
-    bar = tqdm(
-        total=max_steps, initial=start_step, disable=not (main and progress), desc="train", dynamic_ncols=True
-    )
-    last_saved, t0 = start_step, time.time()
-    for step in range(start_step + 1, max_steps + 1):
-        aug_rng = step_generator(t.seed, rank, step, stream=0)
-        pool_rng = step_generator(t.seed, rank, step, stream=1)
-        micro_batches = [
-            augment_batch(to_device(next(batches), device), aug_rng, t.flip, t.crop)
-            for _ in range(micro_per_step)
-        ]
-        result = optimizer_step(parts, micro_batches, t, accelerator, pool_rng)
-        if result.stepped:
-            bad_streak = 0
-        else:
-            bad_streak += 1
-            bad_total += 1
-        with warnings.catch_warnings():  # a skipped (non-finite) step skips opt.step() on purpose
-            warnings.filterwarnings(
-                "ignore", message="Detected call of `lr_scheduler.step", category=UserWarning
-            )
-            sched_G.step()
+        # --- resume from the newest good checkpoint (before Accelerate wraps the models) ---
+        start_step, bad_streak, bad_total = 0, 0, 0
+        pool_state = None
+        found = load_latest_checkpoint(
+            out_dir / CHECKPOINTS,
+            log=(lambda m: accelerator.print(m, file=sys.stderr)),
+            required=REQUIRED_STATE + (GAN_STATE if use_gan else ()),
+        )
+        if found is not None:
+            folder, state = found
+            state_path = folder / STATE
+            # the model must fit the checkpoint: one line naming the tensor and both shapes
+            load_state_strict(G, state["G"], state_path)
             if use_gan:
-                assert sched_D is not None
-                sched_D.step()
-        bar.update(1)
+                load_state_strict(D, state["D"], state_path)
+            try:
+                opt_G.load_state_dict(state["opt_G"])
+                sched_G.load_state_dict(state["sched_G"])
+                if use_gan:
+                    assert opt_D is not None and sched_D is not None  # use_gan
+                    opt_D.load_state_dict(state["opt_D"])
+                    sched_D.load_state_dict(state["sched_D"])
+            except (ValueError, KeyError, TypeError, RuntimeError) as exc:
+                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise BadFileError(
+                    state_path, f"optimiser or schedule state does not fit this run ({reason})"
+                ) from exc
+            pool_state = state["pool"] if use_gan else None
+            start_step, bad_streak, bad_total = state["step"], state["bad_streak"], state["bad_total"]
+            accelerator.print(f"resuming from {folder} at step {start_step + 1}")
+            previous_lr = apply_configured_lr(t.lr, factor, start_step, [(opt_G, sched_G), (opt_D, sched_D)])
+            if previous_lr is not None:  # e.g. rerun with a lower train.lr after a divergence
+                accelerator.print(f"train.lr changed on resume: {previous_lr:g} -> {t.lr:g}")
+        parts = prepare_parts(cfg, accelerator, G, D, opt_G, opt_D)
+        if pool_state is not None:
+            parts.pool.load_state_dict(pool_state)
 
-        if bad_streak >= t.max_bad_steps:
-            log.scalars(step, {"bad_steps": bad_total, "stopped": "non-finite loss"})
-            log.close()
-            bar.close()
-            kept = (
-                f"the last good checkpoint, {checkpoint_dir(out_dir / CHECKPOINTS, last_saved).name}, is kept"
-                if last_saved > 0
-                else "no checkpoint had been written yet"
-            )
-            raise TrainingDiverged(
-                f"training diverged: {bad_streak} consecutive steps with a non-finite loss (steps "
-                f"{step - bad_streak + 1}-{step}, train.max_bad_steps={t.max_bad_steps}); {kept} in "
-                f"{out_dir / CHECKPOINTS}"
-            )
+        sampler = StepBatchSampler(
+            len(cast(Sized, train_set)),
+            t.batch_size,
+            world,
+            rank,
+            t.seed,
+            start_step * micro_per_step,
+            max_steps * micro_per_step,
+        )
+        loader = torch.utils.data.DataLoader(
+            train_set,
+            batch_sampler=sampler,
+            num_workers=d.num_workers,
+            pin_memory=device.type == "cuda",
+            persistent_workers=False,
+        )
+        val_loader = None
+        if main and t.val_every:
+            val_name, val_options = d.validation_source()
+            val_set = build_dataset(val_name, split="val", **val_options)
+            val_set = torch.utils.data.Subset(val_set, range(min(len(cast(Sized, val_set)), d.val_max_items)))
+            val_loader = torch.utils.data.DataLoader(val_set, batch_size=t.batch_size, num_workers=0)
+        log = MetricsLog(out_dir, start_step, enabled=main)
 
-        if step % t.log_every == 0 or step == max_steps:
-            record: dict = {k: round(v, 6) for k, v in result.losses.items()}
-            record.update(
-                lr=sched_G.get_last_lr()[0], epoch=(step - 1) // steps_per_epoch, bad_steps=bad_total
-            )
-            record["sec"] = round(time.time() - t0, 2)
-            log.scalars(step, record)
-            bar.set_postfix({k: f"{v:.3g}" for k, v in result.losses.items()})
-        if main and (step % t.image_every == 0 or step == max_steps):
-            b = micro_batches[-1]
-            grid = comparison_grid(task, b["input"], b["guide"], result.fake, b["target"])
-            log.image(step, "train/input|guide|output|target", grid)
-        if val_loader is not None and (step % t.val_every == 0 or step == max_steps):
-            scores = validate(parts.G_raw, val_loader, task, device)
-            log.scalars(step, {f"val/{k}": round(v, 6) for k, v in scores.items()})
-        # no periodic checkpoint inside a run of non-finite steps: it must not push out the good ones
-        if (step % t.save_every == 0 and bad_streak == 0) or step == max_steps:
-            counters = {"bad_streak": bad_streak, "bad_total": bad_total}
-            state = training_state(step, parts, sched_G, sched_D, counters)
-            _save(accelerator, out_dir / CHECKPOINTS, step, state, parts.G_raw, t.keep_last)
-            last_saved = step
-    bar.close()
-    log.close()
+        # --- the loop: one optimiser step = grad_accum micro-batches, D phase then G phase ---
+        batches = iter(loader)
+        stop = held.enter_context(StopSignals())  # SIGTERM / SIGINT: checkpoint and stop after this step
+        bar = tqdm(
+            total=max_steps,
+            initial=start_step,
+            disable=not (main and progress),
+            desc="train",
+            dynamic_ncols=True,
+        )
+        last_saved, t0 = start_step, time.time()
+        for step in range(start_step + 1, max_steps + 1):
+            aug_rng = step_generator(t.seed, rank, step, stream=0)
+            pool_rng = step_generator(t.seed, rank, step, stream=1)
+            micro_batches = [
+                augment_batch(to_device(next(batches), device), aug_rng, t.flip, t.crop)
+                for _ in range(micro_per_step)
+            ]
+            result = optimizer_step(parts, micro_batches, t, accelerator, pool_rng)
+            if result.stepped:
+                bad_streak = 0
+            else:
+                bad_streak += 1
+                bad_total += 1
+            with warnings.catch_warnings():  # a skipped (non-finite) step skips opt.step() on purpose
+                warnings.filterwarnings(
+                    "ignore", message="Detected call of `lr_scheduler.step", category=UserWarning
+                )
+                sched_G.step()
+                if use_gan:
+                    assert sched_D is not None
+                    sched_D.step()
+            bar.update(1)
 
-    # --- the finished run: the generator alone, and a summary with every rank's weight digest ---
-    digests = gather_object([_weights_digest(parts.G_raw)])  # one per process
-    summary = {
-        "steps": max_steps,
-        "resumed_from": start_step,
-        "last_checkpoint": last_saved,
-        "bad_steps": bad_total,
-    }
-    summary["rank_weight_sha256"] = digests
-    dist = torch.distributed
-    backend = dist.get_backend() if dist.is_available() and dist.is_initialized() else None
-    summary["distributed"] = {"world_size": world, "backend": backend}
-    if main:
-        parts.G_raw.save_pretrained(out_dir / GENERATOR_DIR)
-        write_text_atomic(out_dir / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
-    accelerator.wait_for_everyone()
-    return summary
+            if bad_streak >= t.max_bad_steps:
+                log.scalars(step, {"bad_steps": bad_total, "stopped": "non-finite loss"})
+                log.close()
+                bar.close()
+                kept = (
+                    f"the last good checkpoint, {checkpoint_dir(out_dir / CHECKPOINTS, last_saved).name}, is kept"
+                    if last_saved > 0
+                    else "no checkpoint had been written yet"
+                )
+                raise TrainingDiverged(
+                    f"training diverged: {bad_streak} consecutive steps with a non-finite loss (steps "
+                    f"{step - bad_streak + 1}-{step}, train.max_bad_steps={t.max_bad_steps}); {kept} in "
+                    f"{out_dir / CHECKPOINTS}"
+                )
+
+            if step % t.log_every == 0 or step == max_steps:
+                record: dict = {k: round(v, 6) for k, v in result.losses.items()}
+                record.update(
+                    lr=sched_G.get_last_lr()[0], epoch=(step - 1) // steps_per_epoch, bad_steps=bad_total
+                )
+                record["sec"] = round(time.time() - t0, 2)
+                log.scalars(step, record)
+                bar.set_postfix({k: f"{v:.3g}" for k, v in result.losses.items()})
+            if main and (step % t.image_every == 0 or step == max_steps):
+                b = micro_batches[-1]
+                grid = comparison_grid(task, b["input"], b["guide"], result.fake, b["target"])
+                log.image(step, "train/input|guide|output|target", grid)
+            if val_loader is not None and (step % t.val_every == 0 or step == max_steps):
+                scores = validate(parts.G_raw, val_loader, task, device)
+                log.scalars(step, {f"val/{k}": round(v, 6) for k, v in scores.items()})
+            # no periodic checkpoint inside a run of non-finite steps: it must not push out the good ones
+            if (step % t.save_every == 0 and bad_streak == 0) or step == max_steps:
+                counters = {"bad_streak": bad_streak, "bad_total": bad_total}
+                state = training_state(step, parts, sched_G, sched_D, counters)
+                _save(accelerator, out_dir / CHECKPOINTS, step, state, parts.G_raw, t.keep_last)
+                last_saved = step
+            if stop.requested(accelerator):
+                if last_saved != step:
+                    counters = {"bad_streak": bad_streak, "bad_total": bad_total}
+                    state = training_state(step, parts, sched_G, sched_D, counters)
+                    _save(accelerator, out_dir / CHECKPOINTS, step, state, parts.G_raw, t.keep_last)
+                    last_saved = step
+                bar.close()
+                log.close()
+                assert stop.signum is not None  # requested
+                name = signal.Signals(stop.signum).name
+                where = checkpoint_dir(out_dir / CHECKPOINTS, step)
+                raise Interrupted(
+                    f"stopped by {name} after step {step} of {max_steps}; checkpoint {where} written; "
+                    "rerun the same command to resume",
+                    StopSignals.EXIT_CODES.get(stop.signum, 128 + stop.signum),
+                )
+        bar.close()
+        log.close()
+
+        # --- the finished run: the generator alone, and a summary with every rank's weight digest ---
+        digests = gather_object([_weights_digest(parts.G_raw)])  # one per process
+        summary = {
+            "steps": max_steps,
+            "resumed_from": start_step,
+            "last_checkpoint": last_saved,
+            "bad_steps": bad_total,
+        }
+        summary["rank_weight_sha256"] = digests
+        dist = torch.distributed
+        backend = dist.get_backend() if dist.is_available() and dist.is_initialized() else None
+        summary["distributed"] = {"world_size": world, "backend": backend}
+        if main:
+            parts.G_raw.save_pretrained(out_dir / GENERATOR_DIR)
+            write_text_atomic(out_dir / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
+        accelerator.wait_for_everyone()
+        return summary

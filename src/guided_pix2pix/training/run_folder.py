@@ -8,6 +8,7 @@ Layout of ``RUN/``::
     checkpoints/step_*/         atomic, checksummed checkpoints (see `training.checkpoint`)
     generator/                  the finished generator (save_pretrained)
     summary.json                the finished run's summary
+    .lock                       flock'ed by the one `train` process writing the folder (its pid)
 
 `locate_generator(path)` finds the generator behind a --checkpoint path: a `save_pretrained`
 folder, ``RUN/generator``, else the newest ``RUN/checkpoints/step_*/generator``.
@@ -15,24 +16,70 @@ folder, ``RUN/generator``, else the newest ``RUN/checkpoints/step_*/generator``.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 from pathlib import Path
+from typing import IO
 
 import torch
-import yaml
 
 from ..errors import BadFileError, BadOptionError
 from ..files.atomic import write_text_atomic
 from ..nn.generator import CONFIG_NAME, WEIGHTS_NAME, Generator
 from .checkpoint import list_checkpoints
-from .config import RunConfig, dump_config
+from .config import RunConfig, dump_config, read_yaml_mapping
 
 CHECKPOINTS = "checkpoints"
 METRICS_FILE = "metrics.jsonl"
 CONFIG_FILE = "config.yaml"
 GENERATOR_DIR = "generator"
 SUMMARY_FILE = "summary.json"
+LOCK_FILE = ".lock"
 SECTIONS_FIXED_FOR_RESUME = ("model", "discriminator", "data")
+
+
+class RunFolderLock:
+    """One writer per run folder: an exclusive `fcntl.flock` on ``RUN/.lock``, which holds the pid.
+
+    A second `train` on the same folder is refused naming the holder. The kernel drops the lock
+    when its process ends, however it ends (kill -9 included), so a stale lock file never blocks
+    a rerun. Used as a context manager; taken before anything else is written to the folder."""
+
+    def __init__(self, out_dir: Path):
+        self.out_dir = Path(out_dir)
+        self.path = self.out_dir / LOCK_FILE
+        self.fh: IO[str] | None = None
+
+    def __enter__(self) -> RunFolderLock:
+        try:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            fh = open(self.path, "a+")
+        except OSError as exc:
+            raise BadFileError(self.out_dir, f"run folder is not writable ({exc.strerror or exc})") from exc
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:  # BlockingIOError: another process holds it
+            fh.seek(0)
+            holder = fh.read(32).strip() or "unknown"
+            fh.close()
+            raise BadOptionError(
+                "--out",
+                f"{self.out_dir} is being written by another train process (pid {holder}, lock "
+                f"{self.path}); wait for it to end or choose another --out",
+            ) from exc
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"{os.getpid()}\n")
+        fh.flush()
+        self.fh = fh
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.fh is not None:
+            fcntl.flock(self.fh.fileno(), fcntl.LOCK_UN)
+            self.fh.close()
+            self.fh = None
 
 
 def prepare_run_folder(out_dir: Path, cfg: RunConfig) -> None:
@@ -46,12 +93,7 @@ def prepare_run_folder(out_dir: Path, cfg: RunConfig) -> None:
         raise BadFileError(out_dir, f"run folder is not writable ({exc.strerror or exc})") from exc
     config_path = out_dir / CONFIG_FILE
     if config_path.is_file():
-        try:
-            previous = yaml.safe_load(config_path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise BadFileError(config_path, f"invalid YAML in the existing run ({exc})") from exc
-        if not isinstance(previous, dict):
-            raise BadFileError(config_path, "the existing run's config is not a YAML mapping")
+        previous = read_yaml_mapping(config_path, "run folder's config")
         current = cfg.to_dict()
         for section in SECTIONS_FIXED_FOR_RESUME:
             if previous.get(section) != current[section]:
@@ -76,12 +118,20 @@ class MetricsLog:
             return
         if self.path.exists():
             kept = []
-            for line in self.path.read_text().splitlines():
+            for number, line in enumerate(self.path.read_text(errors="replace").splitlines(), 1):
                 try:
-                    if json.loads(line).get("step", 0) <= resume_step:
-                        kept.append(line)
+                    record = json.loads(line)
                 except json.JSONDecodeError:
                     break  # a line cut by a kill: drop it and everything after
+                step = record.get("step", 0) if isinstance(record, dict) else None
+                if isinstance(step, bool) or not isinstance(step, int):
+                    raise BadFileError(
+                        self.path,
+                        f"line {number} is not a metrics record (a JSON object with an integer step); "
+                        "fix or remove that line",
+                    )
+                if step <= resume_step:
+                    kept.append(line)
             write_text_atomic(self.path, "".join(f"{line}\n" for line in kept))
         try:
             from torch.utils.tensorboard import SummaryWriter
