@@ -2,11 +2,12 @@
 
 Times the training loop's own step (`training.loop.optimizer_step`) on the preset's official model;
 --batch and --size shrink the run for CPUs. See `guided_pix2pix.training.bench` for what each key means.
+Strict JSON: a value that is not finite (an infinite peak, a rate over zero seconds) is ``null``.
 """
 
 from __future__ import annotations
 
-import json
+from ..files.strict_json import dumps_strict
 
 
 def add_arguments(parser):
@@ -70,5 +71,5 @@ def run(args):
         count_flops=not args.no_flops,
     )
     result = loader_bench(settings) if args.loader_only else run_bench(settings)
-    print(json.dumps(result), flush=True)
+    print(dumps_strict(result), flush=True)
     return 0

@@ -4,11 +4,12 @@ Predictions and targets are matched by file stem (``0001.png`` <-> ``0001.jpg``)
 have a partner. 8- and 16-bit, grey and colour images are read with `files.images.read_image`
 and mapped to [0, 1] by their dtype (`files.values.to_unit`; float files by ``--float-range``). Prints one JSON object,
 ``{metric: mean over pairs}`` (set metrics such as FID: over the two sets), in the order asked.
+The output is strict JSON: a value that is not finite (the PSNR of identical images is
+infinite) is written as ``null`` (`files.strict_json`).
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import cast
 
@@ -18,6 +19,7 @@ import torch
 from ..errors import BadFileError, BadOptionError
 from ..files.atomic import write_text_atomic
 from ..files.images import pair_by_stem, read_image
+from ..files.strict_json import dumps_strict
 from ..files.values import to_unit
 from ..metrics import METRICS, load_classifier
 from ..metrics.registry import parse_metric_names
@@ -132,6 +134,6 @@ def run(args) -> int:
         table = {
             stem: {name: vals[i] for name, vals in per_pair.items()} for i, (stem, _, _) in enumerate(pairs)
         }
-        write_text_atomic(args.per_image, json.dumps(table, indent=1) + "\n")
-    print(json.dumps(result))
+        write_text_atomic(args.per_image, dumps_strict(table, indent=1) + "\n")
+    print(dumps_strict(result))
     return 0

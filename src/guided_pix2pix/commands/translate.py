@@ -61,6 +61,22 @@ def plan_pairs(args) -> list[tuple[Path, Path, Path]]:
     return [(args.input, args.guide, out)]
 
 
+def check_outputs_apart(args, plan) -> None:
+    """Refuse an --out that would overwrite what the user gave: an output path that is an input
+    or guide file, or lies inside the --input or --guide folder (exit 2, before any write)."""
+    sources = {p.resolve() for i, g, _ in plan for p in (i, g)}
+    folders = [(option, p) for option, p in (("--input", args.input), ("--guide", args.guide)) if p.is_dir()]
+    for _, _, out in plan:
+        where = out.resolve()
+        for option, folder in folders:
+            if where == folder.resolve() or folder.resolve() in where.parents:
+                raise BadOptionError(
+                    "--out", f"{args.out} lies inside the {option} folder {folder}; choose another --out"
+                )
+        if where in sources:
+            raise BadOptionError("--out", f"{out} is one of the input or guide files; choose another --out")
+
+
 # ----------------------------------------------------------------------------- checks
 def check_pair(model, input_path: Path, guide_path: Path) -> tuple[int, int]:
     """(H, W) of the pair after checking channels and sizes from the file headers."""
@@ -126,6 +142,7 @@ def run(args) -> int:
         raise BadOptionError("--batch-size", f"must be >= 1, got {args.batch_size}")
     device = resolve_device(args.device)
     plan = plan_pairs(args)
+    check_outputs_apart(args, plan)  # never overwrite an input or a guide
     model, _ = load_generator(args.checkpoint, device)
     sizes = [check_pair(model, i, g) for i, g, _ in plan]  # every file checked before any is written
     written = translate_pairs(model, plan, sizes, args.batch_size, device)

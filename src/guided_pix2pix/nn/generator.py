@@ -20,6 +20,19 @@ from .norms import NORMS
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 EXECUTION_MODES = ("fast", "reference")
+# Bounds on a generator config, checked before anything is allocated (a config.json is untrusted
+# input): each field's (low, high), and the parameter count, counted on the meta device first.
+# The official networks are far inside them (pose: ngf 64, 9 blocks, 47.8 M parameters).
+FIELD_BOUNDS: dict[str, tuple[int, int]] = {
+    "input_nc": (1, 1024),
+    "guide_nc": (1, 1024),
+    "output_nc": (1, 1024),
+    "ngf": (1, 1024),
+    "n_blocks": (0, 64),
+    "n_layers": (3, 12),  # U-Net: images must be multiples of 2**n_layers (4096 at 12)
+    "bottleneck": (1, 4096),
+}
+MAX_PARAMETERS = 1_000_000_000  # 4 GB of float32 weights
 
 
 @dataclass
@@ -58,19 +71,12 @@ class GeneratorConfig:
             value = getattr(self, name)
             if value not in registry:
                 raise BadOptionError(name, f"unknown value {value!r}; choose from {', '.join(registry)}")
-        minimum = {
-            "input_nc": 1,
-            "guide_nc": 1,
-            "output_nc": 1,
-            "ngf": 1,
-            "n_blocks": 0,
-            "n_layers": 3,
-            "bottleneck": 1,
-        }
-        for name, low in minimum.items():
+        for name, (low, high) in FIELD_BOUNDS.items():
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise BadOptionError(name, f"must be an integer >= {low}, got {value!r}")
+            if value > high:
+                raise BadOptionError(name, f"must be <= {high}, got {value}")
         if not isinstance(self.residual, bool):
             raise BadOptionError("residual", f"must be true or false, got {self.residual!r}")
         if self.residual and self.input_nc != self.output_nc:
@@ -80,6 +86,8 @@ class GeneratorConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> GeneratorConfig:
+        if not isinstance(data, dict):
+            raise BadOptionError("config", f"must be a mapping of options, found {type(data).__name__}")
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -88,6 +96,22 @@ class GeneratorConfig:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    def parameter_count(self) -> int:
+        """Parameters of the generator this config builds, counted without allocating them."""
+        with torch.device("meta"):
+            body = BACKBONES[self.backbone](self)
+        return sum(p.numel() for p in body.parameters())
+
+    def check_size(self) -> None:
+        """Raise BadOptionError if the generator would have more than MAX_PARAMETERS parameters."""
+        n = self.parameter_count()
+        if n > MAX_PARAMETERS:
+            raise BadOptionError(
+                "ngf",
+                f"this config builds {n:,} parameters ({n * 4 / 2**30:.1f} GiB of float32), over the "
+                f"limit of {MAX_PARAMETERS:,}; use a smaller ngf, n_blocks, bottleneck or channel count",
+            )
 
 
 def init_weights(module: nn.Module, gain: float = 0.02) -> None:
@@ -121,6 +145,7 @@ class Generator(nn.Module):
                 next(iter(options)), "pass either a GeneratorConfig or keyword options, not both"
             )
         self.config = config
+        config.check_size()  # before any allocation
         self.body = BACKBONES[config.backbone](config)
         init_weights(self)
         if config.residual:  # start as the identity (output = input): the net learns a correction
@@ -198,11 +223,19 @@ class Generator(nn.Module):
             if not p.is_file():
                 raise BadFileError(p, "missing: not a generator folder written by save_pretrained")
         try:
-            config = GeneratorConfig.from_dict(json.loads(config_path.read_text()))
+            raw = config_path.read_bytes()
+            config = GeneratorConfig.from_dict(json.loads(raw.decode("utf-8")))
+            config.check_size()
+        except UnicodeDecodeError as exc:
+            raise BadFileError(
+                config_path, f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})"
+            ) from exc
         except json.JSONDecodeError as exc:
             raise BadFileError(config_path, f"invalid JSON ({exc})") from exc
         except (BadOptionError, TypeError) as exc:
             raise BadFileError(config_path, f"invalid generator config ({exc})") from exc
+        except RecursionError as exc:
+            raise BadFileError(config_path, "invalid JSON (nested too deeply)") from exc
         model = cls(config)
         try:
             state = load_file(str(weights_path), device=str(map_location))
@@ -217,7 +250,17 @@ class Generator(nn.Module):
 
 def load_state_strict(model: nn.Module, state: dict, source: str | Path) -> None:
     """Load `state` into `model`, raising BadFileError naming `source` on any missing,
-    unexpected or mis-shaped tensor."""
+    unexpected or mis-shaped tensor, a key that is not a string, a value that is not a tensor,
+    a floating-point tensor given as integers or complex numbers, or a non-finite value."""
+    if not isinstance(state, dict):
+        raise BadFileError(
+            source, f"expected a mapping of tensor names to tensors, found {type(state).__name__}"
+        )
+    for key, value in state.items():
+        if not isinstance(key, str):
+            raise BadFileError(source, f"key {key!r} is not a tensor name (a string)")
+        if not isinstance(value, torch.Tensor):
+            raise BadFileError(source, f"{key}: expected a tensor, found {type(value).__name__}")
     own = model.state_dict()
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
@@ -230,4 +273,15 @@ def load_state_strict(model: nn.Module, state: dict, source: str | Path) -> None
             raise BadFileError(
                 source, f"tensor {key}: expected shape {tuple(own[key].shape)}, found {tuple(value.shape)}"
             )
+        want = own[key].dtype
+        if want.is_floating_point:
+            if not value.dtype.is_floating_point:
+                raise BadFileError(
+                    source, f"tensor {key}: expected floating point ({want}), found {value.dtype}"
+                )
+            if not bool(torch.isfinite(value).all()):
+                bad = int((~torch.isfinite(value)).sum())
+                raise BadFileError(source, f"tensor {key}: holds {bad} NaN or infinite values")
+        elif value.dtype != want:
+            raise BadFileError(source, f"tensor {key}: expected {want}, found {value.dtype}")
     model.load_state_dict(state)
