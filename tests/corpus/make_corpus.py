@@ -170,6 +170,29 @@ def build(root: str | Path) -> list[Case]:
     ):
         _bytes(C / name / "model.safetensors", w)
         (C / name / "config.json").write_text(c)
+    # untrusted generator folders: sizes that would allocate tens of GB, text that is not UTF-8,
+    # weights that are NaN or integers (checked before any allocation / before loading)
+    for name, changes in (
+        ("gen_huge_ngf", {"ngf": 100_000}),
+        ("gen_huge_bottleneck", {"bottleneck": 300_000}),
+        ("gen_unet_20", {"backbone": "unet", "n_layers": 20}),
+        ("gen_too_many_params", {"ngf": 1024, "n_blocks": 64}),
+    ):
+        _bytes(C / name / "model.safetensors", weights)
+        (C / name / "config.json").write_text(json.dumps({**json.loads(config), **changes}))
+    _bytes(C / "gen_latin1_config" / "model.safetensors", weights)
+    _bytes(C / "gen_latin1_config" / "config.json", config.replace('"bft"', '"bft\xe9"').encode("latin-1"))
+    from safetensors.torch import load_file, save_file
+
+    state = load_file(str(gen / "model.safetensors"))
+    first = sorted(state)[0]
+    for name, bad in (
+        ("gen_nan_weights", {first: torch.full_like(state[first], float("nan"))}),
+        ("gen_int8_weights", {first: state[first].to(torch.int8)}),
+    ):
+        (C / name).mkdir(parents=True, exist_ok=True)
+        save_file({**state, **bad}, str(C / name / "model.safetensors"))
+        (C / name / "config.json").write_text(config)
 
     # --- folder datasets (train / evaluate) ------------------------------------------
     F = C / "folders"
@@ -251,6 +274,10 @@ def build(root: str | Path) -> list[Case]:
     torch.save({"model.0.weight": Exploit(marker)}, T / "exploit_zip.pth")
     whole.unlink()
 
+    # --- translate pairs (output-inside-input cases) ----------------------------------
+    _png(C / "pairs" / "input" / "a.png", _rng_u16((SIZE, SIZE)))
+    _png(C / "pairs" / "guide" / "a.png", _rng_u8((SIZE, SIZE, 3)))
+
     # --- configs ---------------------------------------------------------------------
     Y = C / "yaml"
     Y.mkdir(parents=True, exist_ok=True)
@@ -258,6 +285,21 @@ def build(root: str | Path) -> list[Case]:
     (Y / "list.yaml").write_text("- 1\n- 2\n")
     (Y / "unknown_key.yaml").write_text("train: {nope: 1}\n")
     (Y / "python_tag.yaml").write_text("train: !!python/object/apply:os.system ['touch EXPLOITED']\n")
+    # "billion laughs": 9 levels of 9 aliases expand to 9**9 list items from a few hundred bytes
+    laughs = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 10):
+        laughs.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]")
+    (Y / "laughs.yaml").write_text("\n".join(laughs) + "\ntrain: {crop: *a9}\n")
+    (Y / "duplicate.yaml").write_text("model: {ngf: 4}\ntrain: {max_steps: 1}\nmodel: {ngf: 8}\n")
+    (Y / "base_self.yaml").write_text(f"base: {Y / 'base_self.yaml'}\n")
+    (Y / "base_a.yaml").write_text(f"base: {Y / 'base_b.yaml'}\n")
+    (Y / "base_b.yaml").write_text(f"base: {Y / 'base_a.yaml'}\n")
+    (Y / "base_number.yaml").write_text("base: 3\n")
+    (Y / "base_list.yaml").write_text("base: [pose]\n")
+    _bytes(Y / "latin1.yaml", "# r\xe9glages\ntrain: {max_steps: 1}\n".encode("latin-1"))
+    (Y / "zero_epochs.yaml").write_text(
+        "base: synthetic_depth\ntrain: {max_steps: null, niter: 0, niter_decay: 0}\n"
+    )
     _bytes(C / "a_regular_file", b"not a folder\n")
 
     # --- score folders -----------------------------------------------------------------
@@ -361,6 +403,44 @@ def cases() -> list[Case]:
         Case(
             "train-missing-config", train(config="{C}/yaml/nope.yaml"), ["nope.yaml", "no such config file"]
         ),
+        Case("train-yaml-laughs", train(config="{C}/yaml/laughs.yaml"), ["laughs.yaml", "aliases"]),
+        Case(
+            "train-yaml-duplicate-key",
+            train(config="{C}/yaml/duplicate.yaml"),
+            ["duplicate.yaml", "duplicate key 'model' (lines 1 and 3)"],
+        ),
+        Case("train-yaml-base-self", train(config="{C}/yaml/base_self.yaml"), ["base_self.yaml", "itself"]),
+        Case(
+            "train-yaml-base-cycle",
+            train(config="{C}/yaml/base_a.yaml"),
+            ["base_a.yaml -> base_b.yaml -> base_a.yaml"],
+        ),
+        Case(
+            "train-yaml-base-number", train(config="{C}/yaml/base_number.yaml"), ["base_number.yaml", "got 3"]
+        ),
+        Case("train-yaml-base-list", train(config="{C}/yaml/base_list.yaml"), ["base_list.yaml", "['pose']"]),
+        Case("train-yaml-latin1", train(config="{C}/yaml/latin1.yaml"), ["latin1.yaml", "not UTF-8"]),
+        Case(
+            "train-zero-epochs",
+            [*train(config="{C}/yaml/zero_epochs.yaml")[:-6], "model.ngf=4"],
+            ["train.niter", "zero epochs"],
+        ),
+        Case("train-alias-override", train("train.crop=&a [8, 8]"), ["train.crop", "aliases"]),
+        Case("train-count-bomb", train("data.options.count=10000000000"), ["count", "<= 10000000"]),
+        Case("train-size-bomb", train("data.options.size=[100000,100000]"), ["size", "exceeds the limit"]),
+        Case(
+            "train-val-dataset-list", train("data.val_dataset=[a]"), ["data.val_dataset", "must be a string"]
+        ),
+        Case("train-beta1-above-1", train("train.beta1=2.0"), ["train.beta1", "<= 0.999999"]),
+        Case("train-seed-overflow", train("train.seed=99999999999999999999"), ["train.seed", "<="]),
+        Case("train-lambda-nan", train("train.lambda_l1=.nan"), ["train.lambda_l1", "finite"]),
+        Case(
+            "train-misspelt-discriminator-no-gan",
+            train("train.lambda_gan=0", "discriminator.kind=patchy"),
+            ["discriminator.kind", "must be one of"],
+        ),
+        Case("train-huge-ngf", train("model.ngf=100000"), ["model.ngf", "<= 1024"]),
+        Case("train-too-many-params", train("model.ngf=1024", "model.n_blocks=64"), ["parameters", "limit"]),
         Case(
             "train-out-under-file",
             [
@@ -466,6 +546,78 @@ def cases() -> list[Case]:
         ),
         Case("translate-corrupt-weights", translate(ckpt="{C}/gen_corrupt_weights"), ["model.safetensors"]),
         Case("translate-bad-config-json", translate(ckpt="{C}/gen_bad_config"), ["config.json"]),
+        Case(
+            "translate-huge-ngf", translate(ckpt="{C}/gen_huge_ngf"), ["config.json", "ngf: must be <= 1024"]
+        ),
+        Case(
+            "translate-huge-bottleneck",
+            translate(ckpt="{C}/gen_huge_bottleneck"),
+            ["config.json", "bottleneck: must be <= 4096"],
+        ),
+        Case(
+            "translate-unet-20", translate(ckpt="{C}/gen_unet_20"), ["config.json", "n_layers: must be <= 12"]
+        ),
+        Case(
+            "translate-too-many-params",
+            translate(ckpt="{C}/gen_too_many_params"),
+            ["config.json", "parameters", "over the limit of 1,000,000,000"],
+        ),
+        Case(
+            "translate-latin1-config", translate(ckpt="{C}/gen_latin1_config"), ["config.json", "not UTF-8"]
+        ),
+        Case("translate-nan-weights", translate(ckpt="{C}/gen_nan_weights"), ["model.safetensors", "NaN"]),
+        Case(
+            "translate-int8-weights",
+            translate(ckpt="{C}/gen_int8_weights"),
+            ["model.safetensors", "expected floating point", "int8"],
+        ),
+        Case(
+            "translate-out-is-input",
+            [*translate()[:-1], "{C}/img/grey.png"],
+            ["--out", "grey.png", "input or guide files"],
+        ),
+        Case(
+            "translate-out-is-guide",
+            [*translate()[:-1], "{C}/img/rgb.png"],
+            ["--out", "rgb.png", "input or guide files"],
+        ),
+        Case(
+            "translate-out-inside-input-folder",
+            [
+                "translate",
+                "--checkpoint",
+                "{C}/gen",
+                "--input",
+                "{C}/pairs/input",
+                "--guide",
+                "{C}/pairs/guide",
+                "--out",
+                "{C}/pairs/input/results",
+            ],
+            ["--out", "inside the --input folder"],
+        ),  # fmt: skip
+        Case(
+            "translate-out-is-guide-folder",
+            [
+                "translate",
+                "--checkpoint",
+                "{C}/gen",
+                "--input",
+                "{C}/pairs/input",
+                "--guide",
+                "{C}/pairs/guide",
+                "--out",
+                "{C}/pairs/guide",
+            ],
+            ["--out", "inside the --guide folder"],
+        ),  # fmt: skip
+        Case("info-huge-ngf", ["info", "--ngf", "100000"], ["ngf", "<= 1024"]),
+        Case("info-unet-20", ["info", "--backbone", "unet", "--n_layers", "20"], ["n_layers", "<= 12"]),
+        Case(
+            "convert-huge-ngf",
+            convert("{C}/pth/empty.pth", "--ngf", "100000"),
+            ["ngf", "<= 1024"],
+        ),
         Case("translate-empty-png", translate(inp="{C}/img/empty.png"), ["empty.png", "empty file"]),
         Case("translate-truncated-png", translate(inp="{C}/img/truncated.png"), ["truncated.png", "corrupt"]),
         Case("translate-corrupt-png", translate(inp="{C}/img/corrupt.png"), ["corrupt.png", "corrupt"]),
