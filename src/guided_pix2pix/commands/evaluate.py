@@ -12,14 +12,20 @@ import sys
 from pathlib import Path
 from typing import cast
 
+from ..data import build_dataset
 from ..errors import BadOptionError
-from ..evaluation.engine import PAGE, RESULTS, TASK_PLANS, build_datasets, evaluate_model
+from ..evaluation.baselines import BASELINES, check_baseline_names
+from ..evaluation.engine import PAGE, RESULTS, TASK_PLANS, build_datasets, evaluate_model, tune_on_dataset
 from ..metrics import METRICS, load_classifier
 from ..metrics.registry import parse_metric_names
 from ..metrics.weights import require
 from ..nn.devices import resolve_device
+from ..nn.pretrained import PREFIX, is_pretrained_name, pretrained_index
 from ..training.config import RunConfig, load_config
 from ..training.run_folder import CONFIG_FILE, load_generator, run_folder_of
+
+TUNE_ITEMS = 16  # default validation scenes for tuning the classical filters
+TUNE_SIZE = (256, 256)
 
 
 # ----------------------------------------------------------------------------- command line
@@ -48,10 +54,23 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--is-weights", type=Path, help="TorchScript classifier for the Inception Score (docs/metrics.md)"
     )
+    parser.add_argument(
+        "--baselines",
+        help="comma-separated non-learned baselines scored beside the model (depth: bicubic, "
+        "joint_bilateral, guided_filter, fgs; default bicubic)",
+    )
+    parser.add_argument(
+        "--tune-on",
+        help="preset or YAML whose data section (split val) tunes the filters' parameters "
+        f"(default: {TUNE_ITEMS} held-out synthetic depth scenes of {TUNE_SIZE[0]}x{TUNE_SIZE[1]} at the evaluated scale and protocol)",
+    )
 
 
 def _run_config(args, generator_dir: Path) -> RunConfig:
     source = args.config
+    if source is None and is_pretrained_name(args.checkpoint):  # the config it was trained with
+        record = pretrained_index()[str(args.checkpoint)[len(PREFIX) :]]["config"]
+        return load_config(record["preset"], [*record["overrides"], *args.overrides])
     if source is None:
         run = run_folder_of(generator_dir)
         if run is None:
@@ -60,6 +79,29 @@ def _run_config(args, generator_dir: Path) -> RunConfig:
             )
         source = str(run / CONFIG_FILE)
     return load_config(source, list(args.overrides))
+
+
+def _tuned_parameters(
+    task: str, baselines: list[str], tune_on: str | None, evaluated, batch_size: int
+) -> dict:
+    """The filters' parameters, tuned on validation data (never on the evaluated set); printed."""
+    names = check_baseline_names(task, baselines)
+    if not any(BASELINES[task][n].filter is not None for n in names):
+        return {}
+    if tune_on is not None:
+        data = load_config(tune_on).data
+        tuning = build_dataset(data.dataset, split="val", **data.options)
+        source = f"{tune_on} (split val)"
+    else:
+        scale, protocol = getattr(evaluated, "scale", 8), getattr(evaluated, "protocol", "A")
+        options = dict(size=TUNE_SIZE, count=TUNE_ITEMS, scale=scale, protocol=protocol)
+        tuning = build_dataset("synthetic_depth", split="val", **options)
+        source = f"synthetic_depth val, {TUNE_ITEMS} scenes of {TUNE_SIZE[0]}x{TUNE_SIZE[1]}, x{scale} protocol {protocol}"
+    params = tune_on_dataset(task, names, tuning, batch_size)
+    for name, chosen in params.items():
+        if chosen:
+            print(f"evaluate: {name} tuned on {source}: {json.dumps(chosen)}", file=sys.stderr)
+    return params
 
 
 def run(args) -> int:
@@ -80,7 +122,14 @@ def run(args) -> int:
     classifier = None
     if args.is_weights is not None:
         classifier = load_classifier(args.is_weights, device=device)
-    out = args.out or args.checkpoint / "eval" / f"{name}-{args.split}"
+    baselines = [b.strip() for b in args.baselines.split(",") if b.strip()] if args.baselines else None
+    params = _tuned_parameters(task, baselines or [], args.tune_on, sets[0], args.batch_size)
+    where = (
+        Path("eval") / str(args.checkpoint)[len(PREFIX) :]
+        if is_pretrained_name(args.checkpoint)
+        else args.checkpoint / "eval"
+    )
+    out = args.out or where / f"{name}-{args.split}"
     info = {"checkpoint": str(folder), "dataset": name, "options": options, "split": args.split}
     result = evaluate_model(
         model,
@@ -92,6 +141,8 @@ def run(args) -> int:
         device=device,
         classifier=classifier,
         info=info,
+        baselines=baselines,
+        baseline_params=params,
     )
     print(json.dumps({"metrics": result["metrics"], "baselines": result["baselines"]}))
     print(f"wrote {out / RESULTS} and {out / PAGE}", file=sys.stderr)

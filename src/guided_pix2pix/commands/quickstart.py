@@ -17,8 +17,10 @@ def run(args):
     report = run_quickstart(args.out, args.overrides, progress=not args.no_progress)
     for name in ("synthetic", "middlebury"):
         r = report[name]
+        filters = ", ".join(f"{f} {v:.2f}" for f, v in r["filters_rmse_cm"].items())
         print(
-            f"{name:>10}: bFT RMSE {r['bft_rmse_cm']:.2f} cm vs bicubic {r['bicubic_rmse_cm']:.2f} cm ({r['images']} images)"
+            f"{name:>10}: bFT RMSE {r['bft_rmse_cm']:.2f} cm vs bicubic {r['bicubic_rmse_cm']:.2f} cm, "
+            f"filters {filters} ({r['images']} images)"
         )
     print(f"report: {args.out}/report.html and report.json ({report['seconds']['total']:.0f} s)")
     return 0

@@ -10,6 +10,13 @@ uint16 / 65535 to [-1, 1]; float arrays used as stored, in [-1, 1]), and each ou
 back in its input's dtype: 16-bit PNG for a 16-bit (depth) input, 8-bit for 8-bit, float32 for
 float. Images of any size are reflect-padded to the backbone's size rule and cropped back;
 folders are processed in batches of equal-size images on the best device available.
+
+Depth models (1 input, 3 guide, 1 output channels; or ``--depth sensor``) read the input as a
+depth camera writes it (`data.depth.sensor_depth_to_input`): 16-bit millimetres with 0 =
+unknown, or float metres; an input smaller than its guide (80 x 60 next to a 640 x 480 photo)
+is up-sampled to the guide's size (bicubic, as the protocols); unknown pixels are filled from
+their nearest known neighbour; the map is normalised by its *own* known range (there is no
+target at inference); the output is dense depth in the input's units and format.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..data.depth import DepthScaling, input_to_sensor_depth, sensor_depth_to_input
 from ..errors import BadFileError, BadOptionError
 from ..files.images import pair_by_stem, probe_image, read_image, write_image
 from ..files.values import from_signed_unit, to_signed_unit
@@ -39,6 +47,14 @@ def add_arguments(parser) -> None:
     parser.add_argument("--out", required=True, type=Path, help="output file, or folder for folder inputs")
     parser.add_argument("--batch-size", type=int, default=8, help="images per forward pass (default 8)")
     parser.add_argument("--device", default="auto", help="auto (best available), cpu, cuda, cuda:N, mps")
+    parser.add_argument(
+        "--depth",
+        choices=DEPTH_MODES,
+        default="auto",
+        help="sensor: the input is a depth map as a camera writes it (16-bit mm with 0 = unknown, "
+        "or float metres), possibly smaller than its guide; file: values as the folder datasets "
+        "store them; auto (default): sensor for depth models (1 input, 3 guide, 1 output channels)",
+    )
 
 
 # ----------------------------------------------------------------------------- pairing
@@ -78,8 +94,23 @@ def check_outputs_apart(args, plan) -> None:
 
 
 # ----------------------------------------------------------------------------- checks
-def check_pair(model, input_path: Path, guide_path: Path) -> tuple[int, int]:
-    """(H, W) of the pair after checking channels and sizes from the file headers."""
+DEPTH_MODES = ("auto", "sensor", "file")
+
+
+def sensor_depth_mode(model, option: str) -> bool:
+    """Whether inputs are read as sensor depth (`data.depth.sensor_depth_to_input`)."""
+    cfg = model.config
+    is_depth_model = (cfg.input_nc, cfg.guide_nc, cfg.output_nc) == (1, 3, 1)
+    if option == "sensor" and cfg.input_nc != 1:
+        raise BadOptionError(
+            "--depth", f"sensor depth needs a model with 1 input channel, not {cfg.input_nc}"
+        )
+    return option == "sensor" or (option == "auto" and is_depth_model)
+
+
+def check_pair(model, input_path: Path, guide_path: Path, sensor: bool = False) -> tuple[int, int]:
+    """(H, W) of the output (the guide's size) after checking channels and sizes from the file
+    headers. Sensor depth may be smaller than its guide (it is up-sampled); otherwise the sizes match."""
     cfg = model.config
     (h, w, c_in), (gh, gw, c_g) = probe_image(input_path), probe_image(guide_path)
     for path, role, got, want in (
@@ -88,9 +119,12 @@ def check_pair(model, input_path: Path, guide_path: Path) -> tuple[int, int]:
     ):
         if got != want:
             raise BadFileError(path, f"the model expects {want} {role} channels, received {got}")
+    if sensor and h <= gh and w <= gw:
+        return gh, gw
     if (gh, gw) != (h, w):
+        more = " (sensor depth may be smaller than its guide, not larger)" if sensor else ""
         raise BadFileError(
-            guide_path, f"size {gh}x{gw} (HxW) differs from its input {input_path.name} ({h}x{w})"
+            guide_path, f"size {gh}x{gw} (HxW) differs from its input {input_path.name} ({h}x{w}){more}"
         )
     return h, w
 
@@ -108,15 +142,32 @@ def output_dtype(input_dtype: np.dtype, out_path: Path, channels: int) -> np.dty
 
 
 # ----------------------------------------------------------------------------- running
-def _load(path: Path, expected_hw: tuple[int, int]) -> tuple[torch.Tensor, np.dtype]:
+def _load(path: Path, expected_hw: tuple[int, int] | None = None) -> tuple[torch.Tensor, np.dtype]:
     arr = read_image(path)
-    if arr.shape[:2] != expected_hw:
+    if expected_hw is not None and arr.shape[:2] != expected_hw:
         raise BadFileError(path, f"decoded size {arr.shape[0]}x{arr.shape[1]} differs from its header")
     return to_signed_unit(arr, path), arr.dtype
 
 
-def translate_pairs(model, plan, sizes, batch_size: int, device, log=None) -> list[Path]:
-    """Run `model` over the planned pairs in batches of equal size; write and return the outputs."""
+def _load_input(path: Path, hw: tuple[int, int], sensor: bool):
+    """(network input (C, H, W), how to write the output: a DepthScaling or the file's dtype)."""
+    if not sensor:
+        return _load(path, hw)
+    return sensor_depth_to_input(read_image(path), hw, path)
+
+
+def _to_file(out: torch.Tensor, how, path: Path) -> np.ndarray:
+    if isinstance(how, DepthScaling):
+        output_dtype(how.dtype, path, out.shape[0])
+        return input_to_sensor_depth(out, how)
+    return from_signed_unit(out, output_dtype(how, path, out.shape[0]))
+
+
+def translate_pairs(
+    model, plan, sizes, batch_size: int, device, log=None, sensor: bool = False
+) -> list[Path]:
+    """Run `model` over the planned pairs in batches of equal output size; write and return the
+    outputs. sensor: inputs are depth maps as a camera writes them (see `sensor_depth_mode`)."""
     groups: dict[tuple[int, int], list[int]] = {}
     for i, hw in enumerate(sizes):
         groups.setdefault(hw, []).append(i)
@@ -124,14 +175,13 @@ def translate_pairs(model, plan, sizes, batch_size: int, device, log=None) -> li
     for hw, indices in groups.items():
         for start in range(0, len(indices), batch_size):
             chunk = indices[start : start + batch_size]
-            loaded = [(_load(plan[i][0], hw), _load(plan[i][1], hw)) for i in chunk]
+            loaded = [(_load_input(plan[i][0], hw, sensor), _load(plan[i][1], hw)) for i in chunk]
             inputs = torch.stack([x for (x, _), _ in loaded]).to(device)  # (N, C_in, H, W)
             guides = torch.stack([g for _, (g, _) in loaded]).to(device)  # (N, C_g, H, W)
             outputs = run_padded(model, inputs, guides)
-            for i, out, ((_, dtype), _) in zip(chunk, outputs, loaded):
+            for i, out, ((_, how), _) in zip(chunk, outputs, loaded):
                 path = plan[i][2]
-                arr = from_signed_unit(out, output_dtype(dtype, path, out.shape[0]))
-                written.append(write_image(path, arr))
+                written.append(write_image(path, _to_file(out, how, path)))
                 if log:
                     log(f"{plan[i][0]} -> {path}")
     return written
@@ -144,8 +194,9 @@ def run(args) -> int:
     plan = plan_pairs(args)
     check_outputs_apart(args, plan)  # never overwrite an input or a guide
     model, _ = load_generator(args.checkpoint, device)
-    sizes = [check_pair(model, i, g) for i, g, _ in plan]  # every file checked before any is written
-    written = translate_pairs(model, plan, sizes, args.batch_size, device)
+    sensor = sensor_depth_mode(model, args.depth)
+    sizes = [check_pair(model, i, g, sensor) for i, g, _ in plan]  # every file checked before any is written
+    written = translate_pairs(model, plan, sizes, args.batch_size, device, sensor=sensor)
     where = written[0] if len(written) == 1 else args.out
     print(f"wrote {len(written)} image(s) to {where}", file=sys.stderr)
     return 0

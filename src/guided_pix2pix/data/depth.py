@@ -10,6 +10,12 @@ Two down-sampling protocols are in use in the guided depth up-sampling literatur
 Either way the low-resolution map is up-sampled back to full size with bicubic interpolation
 (the official NYU ``input_*x`` files hold such up-sampled maps), so input and target share H x W.
 
+The two grids agree at every size: a map whose side is not a multiple of `scale` is first
+extended (edge pixels repeated) to the next multiple, so the low-resolution map has exactly
+1 / scale of its pixels per side, is up-sampled by exactly `scale`, and is cropped back. (Up-
+sampling ceil(H / scale) samples straight to H pixels would stretch the grid by H / (scale *
+ceil(H / scale)) and shift every sample, by up to a pixel and a half on Middlebury's 741 columns.)
+
 Normalisation follows the official NYU files: each image is scaled to [0, 1] with the minimum
 and maximum of its own full-resolution target depth, the input with the same two numbers and
 then clipped to [0, 1] (the official loader clips the input, bicubic overshoot included), and
@@ -20,12 +26,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..errors import BadOptionError
+from ..errors import BadFileError, BadOptionError
 
 DEPTH_RANGE_M = (0.5, 10.0)  # indoor range of the synthetic task and of NYU v2, metres
 
@@ -77,11 +84,16 @@ def check_protocol(protocol: str, scale: int) -> tuple[str, int]:
 
 
 def degrade_depth(depth_m: torch.Tensor, scale: int, protocol: str = "A") -> torch.Tensor:
-    """Full-resolution depth (H, W) or (N, 1, H, W), metres -> low-res input up-sampled back, same shape."""
+    """Full-resolution depth (H, W) or (N, 1, H, W), metres -> low-res input up-sampled back, same
+    shape, on aligned grids (see the module docstring)."""
     protocol, scale = check_protocol(protocol, scale)
-    batch = depth_m.reshape(-1, 1, *depth_m.shape[-2:])  # (H, W) or (N, 1, H, W) -> (N, 1, H, W)
-    low = DOWNSAMPLERS[protocol](batch.float(), scale)
-    return upsample_bicubic(low, batch.shape[-2:]).reshape(depth_m.shape)
+    H, W = depth_m.shape[-2:]
+    batch = depth_m.reshape(-1, 1, H, W).float()  # (H, W) or (N, 1, H, W) -> (N, 1, H, W)
+    full_h, full_w = _low_size(H, scale) * scale, _low_size(W, scale) * scale
+    if (full_h, full_w) != (H, W):  # extend to multiples of the scale: (N, 1, H, W) -> (N, 1, H', W')
+        batch = F.pad(batch, (0, full_w - W, 0, full_h - H), mode="replicate")
+    low = DOWNSAMPLERS[protocol](batch, scale)  # (N, 1, H' / scale, W' / scale)
+    return upsample_bicubic(low, (full_h, full_w))[..., :H, :W].reshape(depth_m.shape)
 
 
 def depth_range(depth_m: torch.Tensor, valid: torch.Tensor | None = None) -> tuple[float, float]:
@@ -131,3 +143,62 @@ def make_depth_item(
     if valid is not None:
         item["mask"] = valid.float()[None]  # (H, W) -> (1, H, W)
     return item
+
+
+# ----------------------------------------------------------------------------- depth files from sensors
+@dataclass(frozen=True)
+class DepthScaling:
+    """How one depth file's values became network values: [lo, hi] (the file's own units:
+    millimetres for a 16-bit PNG, metres for a float array) -> [-1, 1]; `dtype` is the file's."""
+
+    lo: float
+    hi: float
+    dtype: np.dtype
+
+
+def sensor_depth_to_input(arr: np.ndarray, size: tuple[int, int], path) -> tuple[torch.Tensor, DepthScaling]:
+    """A depth map as a camera writes it -> the network input at `size` = (H, W), and its scaling.
+
+    arr: (h, w) or (h, w, 1), integer (0 = unknown, as depth cameras write it) or float (NaN,
+    inf and values <= 0 unknown), h <= H and w <= W. Unknown pixels take the nearest known
+    pixel's value; the map is up-sampled bicubically to (H, W) when smaller (`upsample_to`: the
+    protocols' aligned grid) and normalised by the *input's own* known range, never a target's.
+    Returns ((1, H, W) float32 in [-1, 1], DepthScaling).
+    """
+    from scipy import ndimage
+
+    values = np.asarray(arr, dtype=np.float64).reshape(arr.shape[0], arr.shape[1])
+    valid = np.isfinite(values) & (values > 0)
+    if not valid.any():
+        raise BadFileError(path, "no known depth pixel (every value is 0 or not finite)")
+    if not valid.all():  # holes take their nearest known neighbour's depth
+        nearest = ndimage.distance_transform_edt(~valid, return_distances=False, return_indices=True)
+        values = values[tuple(nearest)]
+    lo, hi = float(values[valid].min()), float(values[valid].max())
+    if not hi > lo:
+        hi = lo + max(1e-3, 1e-3 * abs(lo))  # a flat map: any positive span keeps it invertible
+    low = torch.from_numpy(values.astype(np.float32))[None, None]  # (h, w) -> (1, 1, h, w)
+    return normalize_depth(upsample_to(low, size)[0], lo, hi), DepthScaling(lo, hi, np.dtype(arr.dtype))
+
+
+def upsample_to(low: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """(N, C, h, w) -> (N, C, H, W) bicubic, on the protocols' aligned grid when (h, w) is the
+    low-resolution grid of (H, W) at an integer factor s (h = ceil(H / s), w = ceil(W / s)): up-
+    sampled by exactly s, then cropped; any other ratio is a plain resize."""
+    (h, w), (H, W) = low.shape[-2:], tuple(size)
+    if (h, w) == (H, W):
+        return low
+    s = max(1, round(W / w))
+    if _low_size(H, s) == h and _low_size(W, s) == w:
+        return upsample_bicubic(low, (h * s, w * s))[..., :H, :W]
+    return upsample_bicubic(low, (H, W))
+
+
+def input_to_sensor_depth(x: torch.Tensor, scaling: DepthScaling) -> np.ndarray:
+    """(1, H, W) network output -> (H, W, 1) depth in the input file's units and dtype (dense:
+    integer outputs are at least 1, since 0 would read as unknown)."""
+    depth = denormalize_depth(x.detach().float().cpu(), scaling.lo, scaling.hi).numpy().transpose(1, 2, 0)
+    if np.issubdtype(scaling.dtype, np.integer):
+        top = float(np.iinfo(scaling.dtype).max)
+        return np.clip(np.rint(depth), 1.0, top).astype(scaling.dtype)
+    return depth.astype(np.float32)

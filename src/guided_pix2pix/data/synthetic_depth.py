@@ -17,11 +17,13 @@ per-image min/max (kept in ``meta``). Item (seed, split, index) is always the sa
 from __future__ import annotations
 
 import colorsys
+import functools
 from collections.abc import Callable
 
 import numpy as np
 import torch
 
+from ..errors import BadOptionError
 from .depth import DEPTH_RANGE_M, check_protocol, make_depth_item
 from .synthetic_common import SyntheticDataset
 
@@ -59,6 +61,40 @@ def _plain(u, v, p):
     return np.zeros_like(u, dtype=np.float32)
 
 
+# photographs from scikit-image (offline), used as surface textures when photo_textures > 0:
+# real edges, text and grain inside a flat surface, which must not become depth edges
+PHOTO_TEXTURES = (
+    "brick", "grass", "gravel", "camera", "coffee", "chelsea", "rocket", "coins",
+    "moon", "page", "text", "horse", "immunohistochemistry", "hubble_deep_field", "cell", "clock",
+)  # fmt: skip
+PHOTO_TILE = 256  # pixels per side of each texture tile
+
+
+@functools.lru_cache(maxsize=1)
+def photo_tiles() -> tuple[np.ndarray, ...]:
+    """Each photo of `PHOTO_TEXTURES` as a (256, 256) float32 luminance tile stretched to [0, 1]."""
+    from skimage import data
+    from skimage.color import rgb2gray
+    from skimage.transform import resize
+
+    tiles = []
+    for name in PHOTO_TEXTURES:
+        image = np.asarray(getattr(data, name)(), dtype=np.float64)
+        grey = rgb2gray(image[..., :3]) if image.ndim == 3 else image / max(1.0, float(image.max()))
+        tile = resize(grey, (PHOTO_TILE, PHOTO_TILE), anti_aliasing=True)
+        lo, hi = np.percentile(tile, [1, 99])
+        tiles.append(np.clip((tile - lo) / max(hi - lo, 1e-6), 0, 1).astype(np.float32))
+    return tuple(tiles)
+
+
+def _photo(u, v, p):
+    """A photograph tiled over the surface: `scale` tiles per metre, shifted by (ou, ov)."""
+    tile = photo_tiles()[p["photo"]]
+    cols = (np.mod(u * p["scale"] + p["ou"], 1.0) * PHOTO_TILE).astype(np.int64) % PHOTO_TILE
+    rows = (np.mod(-v * p["scale"] + p["ov"], 1.0) * PHOTO_TILE).astype(np.int64) % PHOTO_TILE
+    return tile[rows, cols]
+
+
 PATTERNS: dict[str, Callable] = {
     "plain": _plain,
     "stripes": _stripes,
@@ -66,6 +102,7 @@ PATTERNS: dict[str, Callable] = {
     "tiles": _tiles,
     "panels": _panels,
     "waves": _waves,
+    "photo": _photo,  # only drawn with photo_textures > 0
 }
 
 
@@ -84,20 +121,30 @@ def _pattern_params(rng: np.random.Generator) -> dict:
     }
 
 
-def _surface_look(rng: np.random.Generator, hue: float) -> dict:
-    """Two colours of one hue family and a pattern choosing between them."""
+def _surface_look(rng: np.random.Generator, hue: float, photo_textures: float = 0.0) -> dict:
+    """Two colours of one hue family and a pattern choosing between them; with probability
+    `photo_textures` the pattern is a photograph (the draws for 0 are those of older releases)."""
     s1, v1 = rng.uniform(0.45, 0.9), rng.uniform(0.5, 0.95)
     v2 = v1 - 0.3 if v1 > 0.65 else v1 + 0.3
     c1 = colorsys.hsv_to_rgb(hue % 1.0, s1, v1)
     c2 = colorsys.hsv_to_rgb((hue + rng.uniform(-0.05, 0.05)) % 1.0, rng.uniform(0.3, 0.9), v2)
-    names = list(PATTERNS)
+    names = [n for n in PATTERNS if n != "photo"]
     weights = np.array([0.1, 0.25, 0.2, 0.15, 0.15, 0.15])
-    return {
+    look = {
         "c1": np.array(c1, np.float32),
         "c2": np.array(c2, np.float32),
         "pattern": names[rng.choice(len(names), p=weights)],
         "params": _pattern_params(rng),
     }
+    if photo_textures > 0 and rng.random() < photo_textures:
+        look["pattern"] = "photo"
+        look["params"] = {
+            "photo": int(rng.integers(len(PHOTO_TEXTURES))),
+            "scale": rng.uniform(0.25, 1.5),  # tiles per metre
+            "ou": rng.random(),
+            "ov": rng.random(),
+        }
+    return look
 
 
 # ----------------------------------------------------------------------------- ray casting
@@ -259,8 +306,12 @@ class _Camera:
 
 
 # ----------------------------------------------------------------------------- scene sampling
-def render_scene(rng: np.random.Generator, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Sample and ray-cast one room. Returns (rgb (H, W, 3) float32 in [0, 1], depth (H, W) metres)."""
+def render_scene(
+    rng: np.random.Generator, size: tuple[int, int], photo_textures: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sample and ray-cast one room. Returns (rgb (H, W, 3) float32 in [0, 1], depth (H, W) metres).
+
+    photo_textures: probability that a surface is textured with a photograph (0: patterns only)."""
     H, W = size
     half_w = rng.uniform(1.6, 3.2)
     room_h = rng.uniform(2.4, 3.2)
@@ -305,7 +356,7 @@ def render_scene(rng: np.random.Generator, size: tuple[int, int]) -> tuple[np.nd
     albedo = np.empty((len(d), 3), np.float32)
     for s in range(n_surfaces):
         sel = hits.sid == s
-        look = _surface_look(rng, hues[s])  # drawn even when unseen, so streams stay aligned
+        look = _surface_look(rng, hues[s], photo_textures)  # drawn even when unseen: streams stay aligned
         if sel.any():
             m = PATTERNS[look["pattern"]](hits.uv[sel, 0], hits.uv[sel, 1], look["params"])[:, None]
             albedo[sel] = look["c1"] * (1 - m) + look["c2"] * m
@@ -327,7 +378,8 @@ class SyntheticDepthDataset(SyntheticDataset):
     Options (all keyword): size (height, width) pixels, default (128, 128); count = number of
     items (default 1000); seed (int); scale in {2, 4, 8, 16, 32} (default 8); protocol "A"
     (interval) or "B" (bicubic); split "train" | "val" | "test" (disjoint item streams);
-    on_error as in `ItemDataset`.
+    photo_textures: probability (0-1, default 0) that a surface carries a photograph instead
+    of a pattern; on_error as in `ItemDataset`.
     """
 
     task = "depth"
@@ -343,14 +395,22 @@ class SyntheticDepthDataset(SyntheticDataset):
         *,
         scale: int = 8,
         protocol: str = "A",
+        photo_textures: float = 0.0,
         **common,  # size, count, seed, on_error: see SyntheticDataset
     ):
         super().__init__(split, **common)
         self.protocol, self.scale = check_protocol(protocol, scale)
+        if (
+            isinstance(photo_textures, bool)
+            or not isinstance(photo_textures, (int, float))
+            or not 0 <= photo_textures <= 1
+        ):
+            raise BadOptionError("photo_textures", f"must be a probability in [0, 1], got {photo_textures!r}")
+        self.photo_textures = float(photo_textures)
 
     def load_item(self, index: int) -> dict:
         rng = self.item_rng(index)
-        rgb, depth = render_scene(rng, self.size)
+        rgb, depth = render_scene(rng, self.size, self.photo_textures)
         rgb = np.round(rgb * 255.0) / 255.0  # an 8-bit camera image, as NYU's and Middlebury's
         return make_depth_item(
             torch.from_numpy(rgb).permute(2, 0, 1),  # (H, W, 3) -> (3, H, W)

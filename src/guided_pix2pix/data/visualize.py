@@ -38,11 +38,30 @@ def _lab(x: torch.Tensor) -> torch.Tensor:
     return lab_to_display_rgb(x.float())
 
 
-DISPLAY_KINDS = {"gray": _gray, "rgb": _rgb, "heatmaps": _heatmaps, "lab": _lab}
+# about matplotlib's "viridis" at 9 evenly spaced points (sRGB in [0, 1]): dark blue (near) -> yellow (far)
+_VIRIDIS = (
+    (0.267, 0.005, 0.329), (0.283, 0.141, 0.458), (0.254, 0.265, 0.530), (0.207, 0.372, 0.553),
+    (0.164, 0.471, 0.558), (0.128, 0.567, 0.551), (0.135, 0.659, 0.518), (0.267, 0.749, 0.441),
+    (0.478, 0.821, 0.318),
+)  # fmt: skip
+_VIRIDIS_END = (0.993, 0.906, 0.144)
+
+
+def depth_colours(x: torch.Tensor) -> torch.Tensor:
+    """Depth (N, 1+, H, W) in [-1, 1] (near to far) -> (N, 3, H, W) viridis colours in [0, 1]."""
+    lut = torch.tensor((*_VIRIDIS, _VIRIDIS_END), dtype=torch.float32, device=x.device)  # (K, 3)
+    t = ((x[:, 0].float() + 1) / 2).clamp(0, 1) * (len(lut) - 1)  # (N, H, W) in [0, K - 1]
+    i = t.floor().long().clamp(max=len(lut) - 2)
+    w = (t - i)[..., None]  # (N, H, W, 1)
+    rgb = lut[i] * (1 - w) + lut[i + 1] * w  # (N, H, W, 3)
+    return rgb.permute(0, 3, 1, 2)  # (N, H, W, 3) -> (N, 3, H, W)
+
+
+DISPLAY_KINDS = {"gray": _gray, "rgb": _rgb, "heatmaps": _heatmaps, "lab": _lab, "depth": depth_colours}
 
 # task -> display kind of (input, guide, output/target)
 TASK_DISPLAY = {
-    "depth": ("gray", "rgb", "gray"),
+    "depth": ("depth", "rgb", "depth"),
     "pose": ("rgb", "heatmaps", "rgb"),
     "texture": ("gray", "lab", "lab"),
 }

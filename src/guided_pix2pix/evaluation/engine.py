@@ -25,7 +25,7 @@ import json
 import math
 import sys
 from collections.abc import Callable, Sized
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
@@ -42,6 +42,7 @@ from ..metrics.weights import require
 from ..nn.devices import to_device
 from ..nn.padding import run_padded
 from ..training.config import DataSection
+from .baselines import BASELINES, check_baseline_names, tune_baselines
 from .batching import batches_by_size
 from .report import Gallery, GalleryRow, Table, write_page
 
@@ -60,18 +61,14 @@ def _lab_view(x: torch.Tensor) -> torch.Tensor:
     return lab_to_display_rgb(x.double())
 
 
-def _bicubic(batch: dict) -> torch.Tensor:
-    """The depth task's input is the low-resolution depth bicubic-up-sampled to full size."""
-    return batch["input"]
-
-
 @dataclass(frozen=True)
 class TaskPlan:
     """How a task is scored.
 
     metrics: default metric names; if_mask: added when items carry ``mask``; if_classifier:
-    added when an Inception Score classifier is given; baselines: name -> f(batch) giving a
-    non-learned prediction scored with the same paired metrics; view: network tensor ->
+    added when an Inception Score classifier is given; baselines: default names in
+    `evaluation.baselines.BASELINES[task]` (non-learned predictions scored with the same
+    paired metrics); tune_metric: what their parameters are tuned on; view: network tensor ->
     image the metrics see; value_range: of the viewed images; patches: default random texture
     patches per item (where the dataset can redraw them).
     """
@@ -79,7 +76,8 @@ class TaskPlan:
     metrics: tuple[str, ...]
     if_mask: tuple[str, ...] = ()
     if_classifier: tuple[str, ...] = ()
-    baselines: dict[str, Callable[[dict], torch.Tensor]] = field(default_factory=dict)
+    baselines: tuple[str, ...] = ()
+    tune_metric: str | None = None
     view: Callable[[torch.Tensor], torch.Tensor] = _identity_view
     value_range: tuple[float, float] = (-1.0, 1.0)
     patches: int = 1
@@ -87,7 +85,9 @@ class TaskPlan:
 
 TASK_PLANS: dict[str, TaskPlan] = {
     "depth": TaskPlan(
-        ("depth_rmse_a", "depth_mae_a", "depth_rmse_b", "depth_mae_b"), baselines={"bicubic": _bicubic}
+        ("depth_rmse_a", "depth_mae_a", "depth_rmse_b", "depth_mae_b"),
+        baselines=("bicubic",),
+        tune_metric="depth_rmse_a",
     ),
     "pose": TaskPlan(
         ("ssim_bft", "ssim", "ssim_pose", "lpips_alex", "fid"),
@@ -204,12 +204,16 @@ def evaluate_model(
     device: torch.device | str = "cpu",
     classifier=None,
     info: dict | None = None,
+    baselines: list[str] | None = None,
+    baseline_params: dict[str, dict] | None = None,
 ) -> dict:
     """Score `model` on `datasets` (one per random texture-patch draw; usually one) for `task`.
 
     Returns the metrics.json object; with `out_dir`, also writes metrics.json and index.html
     (images as PNG in ``index_images/``). metrics: names in `METRICS` (default: the task's).
     classifier: a loaded Inception Score classifier, if any. info: extra keys for the result.
+    baselines: names in `BASELINES[task]` (default: the task plan's); baseline_params: the
+    tuned parameters of those that have some (`tune_on_dataset`), saved with the result.
     """
     if task not in TASK_PLANS:
         raise BadOptionError("task", f"unknown task {task!r} (choose from {', '.join(TASK_PLANS)})")
@@ -233,7 +237,12 @@ def evaluate_model(
         )
     model = model.to(device).eval()
     scorer = Scorer(names, plan.value_range, fixed)
-    baselines = {b: Scorer(names, plan.value_range, fixed, paired_only=True) for b in plan.baselines}
+    baseline_names = check_baseline_names(task, plan.baselines if baselines is None else baselines)
+    baseline_params = baseline_params or {}
+    for b in baseline_names:
+        if BASELINES[task][b].filter is not None and b not in baseline_params:
+            raise BadOptionError("--baselines", f"{b} needs tuned parameters (tune_on_dataset)")
+    baseline_scores = {b: Scorer(names, plan.value_range, fixed, paired_only=True) for b in baseline_names}
     kinds = [DISPLAY_KINDS[k] for k in display_kinds(task, got)]
     out_dir = Path(out_dir) if out_dir is not None else None
     if out_dir is not None:
@@ -245,8 +254,9 @@ def evaluate_model(
             output = run_padded(model, batch["input"], batch["guide"])
             kw = _per_batch_kwargs(batch)
             scorer.update(plan.view(output), plan.view(batch["target"]), kw, first_pass=r == 0)
-            for b, scorer_b in baselines.items():
-                scorer_b.update(plan.view(plan.baselines[b](batch)), plan.view(batch["target"]), kw, True)
+            for b, scorer_b in baseline_scores.items():
+                prediction = BASELINES[task][b].predict(batch, baseline_params.get(b))
+                scorer_b.update(plan.view(prediction), plan.view(batch["target"]), kw, True)
             for j, item_id in enumerate(batch["meta"].get("id", [None] * output.shape[0])):
                 row: dict = {"id": str(item_id if item_id is not None else len(rows))}
                 if len(datasets) > 1:
@@ -265,13 +275,15 @@ def evaluate_model(
         "rows": len(rows),
         "patches_per_item": len(datasets),
         "metrics": scorer.means(),
-        "baselines": {b: s.means() for b, s in baselines.items()},
+        "baselines": {b: s.means() for b, s in baseline_scores.items()},
+        "baseline_params": {b: baseline_params.get(b, {}) for b in baseline_names},
+        "baseline_protocols": {b: BASELINES[task][b].doc for b in baseline_names},
         "units": {n: METRICS[n].unit for n in names},
         "higher_is_better": {n: METRICS[n].higher_is_better for n in names},
         "protocols": {n: PROTOCOL_NOTES.get(n, METRICS[n].doc) for n in names},
     }
     per_image = scorer.per_image()
-    for b, s in baselines.items():
+    for b, s in baseline_scores.items():
         per_image.update({f"{b}/{n}": v for n, v in s.per_image().items()})
     for i, row in enumerate(rows):
         row.update({n: values[i] for n, values in per_image.items()})
@@ -349,3 +361,24 @@ def build_datasets(
     if len(cast(Sized, sets[0])) == 0:  # torch's Dataset stub has no __len__; ours define it
         raise BadOptionError("--split", f"dataset {name!r} has no items in split {split!r}")
     return name, options, sets, task
+
+
+@torch.no_grad()
+def tune_on_dataset(task: str, names: list[str], dataset, batch_size: int = 4) -> dict[str, dict]:
+    """Tune the named baselines' parameters on a validation `dataset` by the task's tune metric
+    (depth: protocol-A RMSE); returns {baseline: parameters}."""
+    plan = TASK_PLANS[task]
+    names = check_baseline_names(task, names)
+    if plan.tune_metric is None or not any(BASELINES[task][n].filter for n in names):
+        return {n: {} for n in names}
+    metric = METRICS[plan.tune_metric]
+    batches = list(batches_by_size((dataset[i] for i in range(len(dataset))), batch_size))
+    if not batches:
+        raise BadOptionError("--tune-on", "the tuning dataset has no items")
+
+    def score(pred: torch.Tensor, batch: dict) -> float:
+        kw = {k: v for k, v in _per_batch_kwargs(batch).items() if k in _accepted(metric)}
+        values = metric.fn(pred, batch["target"], reduction="none", **kw)
+        return float(values.sum())
+
+    return tune_baselines(task, names, batches, score)

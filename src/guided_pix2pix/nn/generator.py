@@ -16,6 +16,7 @@ from ..files.atomic import write_atomic, write_text_atomic
 from .backbones import BACKBONES
 from .modulation import SCHEMES, ParameterGenerator, Stage
 from .norms import NORMS
+from .pretrained import is_pretrained_name, resolve_pretrained
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -213,11 +214,12 @@ class Generator(nn.Module):
 
     @classmethod
     def from_pretrained(cls, directory: str | Path, map_location: str | torch.device = "cpu") -> Generator:
-        """Rebuild a generator saved by `save_pretrained` (or written by `convert-official`)."""
+        """Rebuild a generator saved by `save_pretrained` (or written by `convert-official`), or a
+        shipped one by name: ``"pretrained:depth_x8"`` (`nn.pretrained`)."""
         from safetensors import SafetensorError
         from safetensors.torch import load_file
 
-        directory = Path(directory)
+        directory = resolve_pretrained(directory) if is_pretrained_name(directory) else Path(directory)
         config_path, weights_path = directory / CONFIG_NAME, directory / WEIGHTS_NAME
         for p in (config_path, weights_path):
             if not p.is_file():

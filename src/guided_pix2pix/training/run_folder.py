@@ -11,7 +11,8 @@ Layout of ``RUN/``::
     .lock                       flock'ed by the one `train` process writing the folder (its pid)
 
 `locate_generator(path)` finds the generator behind a --checkpoint path: a `save_pretrained`
-folder, ``RUN/generator``, else the newest ``RUN/checkpoints/step_*/generator``.
+folder, ``RUN/generator``, else the newest ``RUN/checkpoints/step_*/generator``, or a shipped
+model by name (``pretrained:depth_x8``, `nn.pretrained`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import torch
 from ..errors import BadFileError, BadOptionError
 from ..files.atomic import write_text_atomic
 from ..nn.generator import CONFIG_NAME, WEIGHTS_NAME, Generator
+from ..nn.pretrained import is_pretrained_name, resolve_pretrained
 from .checkpoint import list_checkpoints
 from .config import RunConfig, dump_config, read_yaml_mapping
 
@@ -174,9 +176,13 @@ def locate_generator(path: str | Path) -> Path:
     Raises `BadFileError` naming `path` when none of the three holds config.json and
     model.safetensors.
     """
+    if is_pretrained_name(path):
+        return resolve_pretrained(path)
     path = Path(path)
     if not path.is_dir():
-        raise BadFileError(path, "no such folder (--checkpoint takes a generator folder or a run folder)")
+        raise BadFileError(
+            path, "no such folder (--checkpoint takes a generator folder, a run folder or pretrained:NAME)"
+        )
     if _is_generator_dir(path):
         return path
     if _is_generator_dir(path / GENERATOR_DIR):
