@@ -134,6 +134,8 @@ def build(root: str | Path) -> list[Case]:
     good_grey = _png(img / "grey.png", _rng_u16((SIZE, SIZE)))
     _png(img / "rgb.png", _rng_u8((SIZE, SIZE, 3)))
     _png(img / "rgb_32x40.png", _rng_u8((SIZE, 40, 3)))
+    _png(img / "grey_32x40.png", _rng_u16((SIZE, 40)))
+    _png(img / "unknown_depth.png", np.zeros((SIZE, SIZE), np.uint16))  # a depth camera saw nothing
     _png(img / "grey8.png", _rng_u8((SIZE, SIZE)))
     good_jpg = _jpg(img / "photo.jpg", _rng_u8((SIZE, SIZE, 3)))
     good_tif = _tif(img / "depth.tif", _rng_u16((SIZE, SIZE)))
@@ -639,8 +641,28 @@ def cases() -> list[Case]:
         ),
         Case("translate-npy-bomb", translate(inp="{C}/img/bomb.npy"), ["bomb.npy", "exceeds the limit"]),
         Case("translate-text-npy", translate(inp="{C}/img/text.npy"), ["text.npy", "not numeric"]),
-        Case("translate-nan-depth", translate(inp="{C}/img/nan_depth.npy"), ["nan_depth.npy", "NaN"]),
-        Case("translate-nan-depth-tiff", translate(inp="{C}/img/nan_depth.tif"), ["nan_depth.tif", "NaN"]),
+        # `--depth file`: values as the folder datasets store them (floats are network values)
+        Case(
+            "translate-nan-depth",
+            translate("{C}/img/nan_depth.npy", "{C}/img/rgb.png", "{C}/gen", "--depth", "file"),
+            ["nan_depth.npy", "NaN"],
+        ),
+        Case(
+            "translate-nan-depth-tiff",
+            translate("{C}/img/nan_depth.tif", "{C}/img/rgb.png", "{C}/gen", "--depth", "file"),
+            ["nan_depth.tif", "NaN"],
+        ),
+        # sensor depth (the default for depth models): NaN and 0 are unknown pixels
+        Case(
+            "translate-sensor-no-known-depth",
+            translate(inp="{C}/img/unknown_depth.png"),
+            ["unknown_depth.png", "no known depth pixel"],
+        ),
+        Case(
+            "translate-sensor-larger-than-guide",
+            translate(inp="{C}/img/grey_32x40.png"),
+            ["rgb.png", "may be smaller than its guide, not larger"],
+        ),
         Case(
             "translate-wrong-channels",
             translate(guide="{C}/img/grey8.png"),
@@ -651,7 +673,11 @@ def cases() -> list[Case]:
             translate(inp="{C}/img/two_channels.npy"),
             ["two_channels.npy", "channels"],
         ),
-        Case("translate-mismatched-sizes", translate(guide="{C}/img/rgb_32x40.png"), ["rgb_32x40.png"]),
+        Case(
+            "translate-mismatched-sizes",
+            translate("{C}/img/grey.png", "{C}/img/rgb_32x40.png", "{C}/gen", "--depth", "file"),
+            ["rgb_32x40.png"],
+        ),
         Case("translate-missing-input", translate(inp="{C}/img/nope.png"), ["nope.png", "no such file"]),
         Case(
             "translate-batch-size",
