@@ -12,7 +12,7 @@ import importlib
 import importlib.util
 import sys
 
-from .errors import Interrupted, UserError
+from .errors import Interrupted, UserError, worker_error_line
 
 # subcommand name -> (module under guided_pix2pix.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -57,13 +57,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def one_line(exc: BaseException) -> str:
-    """The first line of an error, an OSError as 'FILE: reason', a MemoryError as 'out of memory'."""
+    """The first line of an error, an OSError as 'FILE: reason', a MemoryError as 'out of memory';
+    for an error torch's DataLoader re-raised from a worker, the worker's own error line."""
     if isinstance(exc, OSError) and not isinstance(exc, UserError) and exc.strerror:
         where = exc.filename if exc.filename is not None else None
         return f"{where}: {exc.strerror}" if where is not None else exc.strerror
     if isinstance(exc, MemoryError):
         return f"out of memory{f' ({exc})' if str(exc) else ''}"
     text = str(exc).strip()
+    text = worker_error_line(text) or text
     return text.splitlines()[0] if text else type(exc).__name__
 
 

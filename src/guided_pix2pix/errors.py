@@ -8,6 +8,25 @@ Messages name the file or option and the offending value.
 
 from __future__ import annotations
 
+import re
+
+# torch's DataLoader re-raises a worker's exception in the main process as
+# `type(exc)(message)`, the message being this line followed by the worker's traceback
+_WORKER_HEADER = re.compile(r"Caught (\w+) in DataLoader worker process \d+\.")
+
+
+def worker_error_line(text: str) -> str | None:
+    """The original error line of a message that torch's DataLoader wrapped around an exception
+    raised in a worker ("Caught E in DataLoader worker process N." + the worker's traceback,
+    whose last line is "module.E: message"), or None when `text` is not such a message."""
+    lines = text.strip().splitlines()
+    header = _WORKER_HEADER.match(lines[0]) if lines else None
+    if header is None or len(lines) < 2:
+        return None
+    last = lines[-1].strip()
+    named = re.match(rf"(?:[\w.]+\.)?{header.group(1)}: (.*)", last)
+    return named.group(1) if named else last
+
 
 class UserError(ValueError):
     """A bad argument or a bad file, explained in one line."""
@@ -16,19 +35,33 @@ class UserError(ValueError):
 class BadFileError(UserError):
     """A file that cannot be read, is truncated or corrupt, or holds the wrong content."""
 
-    def __init__(self, path, problem: str):
+    def __init__(self, path, problem: str | None = None):
+        if problem is None:  # rebuilt from one message, e.g. by torch's DataLoader from a worker's
+            path, problem = _split_message(str(path), self)
         self.path = str(path)
         self.problem = problem
-        super().__init__(f"{self.path}: {problem}")
+        super().__init__(f"{self.path}: {problem}" if problem else self.path)
 
 
 class BadOptionError(UserError):
     """A command-line option or keyword argument with a value outside what is allowed."""
 
-    def __init__(self, option: str, problem: str):
+    def __init__(self, option: str, problem: str | None = None):
+        if problem is None:  # rebuilt from one message (see BadFileError)
+            option, problem = _split_message(option, self)
         self.option = option
         self.problem = problem
-        super().__init__(f"{option}: {problem}")
+        super().__init__(f"{option}: {problem}" if problem else option)
+
+
+def _split_message(message: str, exc: BaseException) -> tuple[str, str]:
+    """(where, problem) of a one-message `UserError`: "WHERE: PROBLEM", or a DataLoader worker's
+    wrapped message, whose worker traceback is kept as a note (shown by --debug)."""
+    line = worker_error_line(message)
+    if line is not None:
+        exc.add_note(message.strip())
+    where, _, problem = (line if line is not None else message).partition(": ")
+    return where, problem
 
 
 class Interrupted(Exception):

@@ -468,6 +468,11 @@ def cases() -> list[Case]:
         Case("train-wrong-channels", train(*folder("grey_guide")), ["guide/a.png", "model.guide_nc is 3"]),
         Case("train-nan-depth", train(*folder("nan_depth")), ["target/a.npy", "NaN"]),
         Case("train-truncated-png", train(*folder("truncated_png")), ["input/a.png", "truncated or corrupt"]),
+        Case(
+            "train-worker-truncated-png",
+            train(*folder("truncated_png"), "data.num_workers=1"),
+            ["truncated_png/input/a.png", "truncated or corrupt image"],
+        ),  # read in a DataLoader worker: torch re-wraps the error with the worker's traceback
         Case("train-corrupt-jpeg", train(*folder("corrupt_jpg")), ["guide/a.jpg", "corrupt"]),
         Case("train-empty-tiff", train(*folder("empty_tif")), ["target/a.tif", "empty file"]),
         Case("train-backbone-size", train(*folder("backbone_size")), ["30x30", "resnet backbone"]),

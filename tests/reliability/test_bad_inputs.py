@@ -97,7 +97,13 @@ def test_no_unsafe_loader_in_the_source_tree():
 
 @pytest.mark.parametrize(
     "case_id",
-    ["train-deepfashion-exploit", "translate-corrupt-tiff", "convert-exploit-zip-pth", "score-png-bomb"],
+    [
+        "train-deepfashion-exploit",
+        "train-worker-truncated-png",
+        "translate-corrupt-tiff",
+        "convert-exploit-zip-pth",
+        "score-png-bomb",
+    ],
 )
 def test_real_process_prints_one_line_and_no_traceback(case_id, corpus, tmp_path):
     case = next(c for c in CASES if c.id == case_id)
@@ -111,6 +117,45 @@ def test_real_process_prints_one_line_and_no_traceback(case_id, corpus, tmp_path
     assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert all(word in lines[0] for word in case.expect), lines[0]
     assert not (corpus / make_corpus.MARKER).exists()
+
+
+def test_an_error_re_raised_from_a_dataloader_worker_is_its_own_one_line(corpus):
+    """torch re-raises a worker's exception as `type(exc)(message)`, the message being "Caught E in
+    DataLoader worker process N." and the worker's traceback: BadFileError and BadOptionError are
+    rebuilt from that message with the original file and problem (the traceback kept as a note),
+    and the command line's one line is the worker's error line for any other type too."""
+    import torch
+
+    from guided_pix2pix.cli import one_line
+    from guided_pix2pix.errors import BadFileError, BadOptionError
+
+    class Failing(torch.utils.data.Dataset):
+        def __init__(self, exc):
+            self.exc = exc
+
+        def __len__(self):
+            return 1
+
+        def __getitem__(self, i):
+            raise self.exc
+
+    bad = str(corpus / "img" / "truncated.png")
+    for exc, where, problem in (
+        (BadFileError(bad, "truncated or corrupt image (x: y)"), bad, "truncated or corrupt image (x: y)"),
+        (BadOptionError("--size", "must be >= 8"), "--size", "must be >= 8"),
+    ):
+        loader = torch.utils.data.DataLoader(Failing(exc), num_workers=1)
+        with pytest.raises(type(exc)) as raised:
+            next(iter(loader))
+        got = raised.value
+        where_attr = got.path if isinstance(got, BadFileError) else got.option
+        assert (where_attr, got.problem) == (where, problem)
+        assert str(got) == f"{where}: {problem}" == one_line(got)
+        assert "DataLoader worker process 0" in "".join(got.__notes__)  # the worker's traceback
+    loader = torch.utils.data.DataLoader(Failing(KeyError("k")), num_workers=1)
+    with pytest.raises(KeyError) as raised:
+        next(iter(loader))
+    assert one_line(raised.value) == "'k'"
 
 
 def test_debug_shows_the_traceback(corpus, tmp_path):
