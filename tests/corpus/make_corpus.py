@@ -90,6 +90,38 @@ def npy_bomb(shape=(100_000, 100_000), dtype="<f4") -> bytes:
     return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(text)) + text
 
 
+def tiff_many_channels(channels: int = 2000, planar: bool = False) -> bytes:
+    """A TIFF whose header declares 8 x 8 pixels of `channels` samples and that ends before its
+    pixel data: a reader that decodes before checking the header reports a truncated file."""
+    import io
+
+    import tifffile
+
+    shape = (channels, 8, 8) if planar else (8, 8, channels)
+    buf = io.BytesIO()
+    tifffile.imwrite(
+        buf,
+        np.zeros(shape, np.uint8),
+        photometric="minisblack",
+        planarconfig="separate" if planar else "contig",
+    )
+    data = buf.getvalue()
+    with tifffile.TiffFile(io.BytesIO(data)) as tif:
+        first_pixel = min(tif.pages[0].dataoffsets)
+    return data[: first_pixel + 16]
+
+
+def npz_many_channels(channels: int = 2000) -> bytes:
+    """An .npz whose one member's header declares (8, 8, channels) float32, with no data after it."""
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("guide.npy", npy_bomb((8, 8, channels)))
+    return buf.getvalue()
+
+
 class Exploit:
     """Unpickling this runs a shell command that creates the marker file (if a loader allows it)."""
 
@@ -157,6 +189,10 @@ def build(root: str | Path) -> list[Case]:
     _tif(img / "nan_depth.tif", nan[:, :, 0])
     _npy(img / "two_channels.npy", np.zeros((SIZE, SIZE, 2), np.float32))
     _npy(img / "text.npy", np.full((SIZE, SIZE), "x"))
+    # headers declaring 2000 channels, the files ending where the pixel data would start
+    _bytes(img / "many_channels.tif", tiff_many_channels(2000))
+    _bytes(img / "many_channels_planar.tif", tiff_many_channels(2000, planar=True))
+    _bytes(img / "many_channels.npz", npz_many_channels(2000))
 
     # --- a valid tiny generator and broken copies -----------------------------------
     torch.manual_seed(0)
@@ -220,6 +256,9 @@ def build(root: str | Path) -> list[Case]:
     _triplet(F / "mixed_sizes", "b", size=(40, 40))  # fine alone, but no batch of both
     _triplet(F / "bomb")
     _bytes(F / "bomb" / "guide" / "a.png", png_bomb(100_000, 100_000))
+    _triplet(F / "many_channels")
+    (F / "many_channels" / "guide" / "a.png").unlink()
+    _bytes(F / "many_channels" / "guide" / "a.npz", npz_many_channels(2000))
     _triplet(F / "bomb_npy")
     (F / "bomb_npy" / "target" / "a.png").unlink()
     _bytes(F / "bomb_npy" / "target" / "a.npy", npy_bomb())
@@ -314,6 +353,7 @@ def build(root: str | Path) -> list[Case]:
     _npy(S / "two_channels" / "a.npy", np.zeros((SIZE, SIZE, 2), np.float32))
     _bytes(S / "bomb" / "a.png", png_bomb(9000, 9000))
     _bytes(S / "empty" / "a.jpg", b"")
+    _bytes(S / "many_channels" / "a.tif", tiff_many_channels(2000))
 
     return cases()
 
@@ -479,6 +519,11 @@ def cases() -> list[Case]:
         Case("train-mixed-sizes", train(*folder("mixed_sizes")), ["input/b.png", "must share a size"]),
         Case("train-png-bomb", train(*folder("bomb")), ["guide/a.png", "pixel"]),
         Case("train-npy-bomb", train(*folder("bomb_npy")), ["target/a.npy", "exceeds the limit"]),
+        Case(
+            "train-npz-2000-channels",
+            train(*folder("many_channels")),
+            ["guide/a.npz", "2000 channels", "C <= 1024"],
+        ),
         Case("train-missing-folder", train(*folder("no_such")), ["folders/no_such", "no such folder"]),
         # ---- train: official formats
         *[
@@ -646,6 +691,16 @@ def cases() -> list[Case]:
         ),
         Case("translate-npy-bomb", translate(inp="{C}/img/bomb.npy"), ["bomb.npy", "exceeds the limit"]),
         Case("translate-text-npy", translate(inp="{C}/img/text.npy"), ["text.npy", "not numeric"]),
+        *[
+            Case(
+                f"translate-{kind}-2000-channels", translate(guide="{C}/img/" + name), [name, "2000 channels"]
+            )
+            for kind, name in (
+                ("tiff", "many_channels.tif"),
+                ("planar-tiff", "many_channels_planar.tif"),
+                ("npz", "many_channels.npz"),
+            )
+        ],
         # `--depth file`: values as the folder datasets store them (floats are network values)
         Case(
             "translate-nan-depth",
@@ -704,6 +759,11 @@ def cases() -> list[Case]:
             "score-two-channels", score(target="{C}/score/two_channels"), ["two_channels/a.npy", "channels"]
         ),
         Case("score-png-bomb", score(target="{C}/score/bomb"), ["bomb/a.png", "exceeds the limit"]),
+        Case(
+            "score-tiff-2000-channels",
+            score(target="{C}/score/many_channels"),
+            ["many_channels/a.tif", "2000 channels"],
+        ),
         Case(
             "score-unknown-metric",
             score("{C}/score/pred", "{C}/score/pred", "--metrics", "nope"),

@@ -23,6 +23,9 @@ SUFFIXES = IMAGE_SUFFIXES + ARRAY_SUFFIXES
 
 # Decompression-bomb guard: 64 Mpixel covers every dataset in this field with room to spare.
 MAX_PIXELS = 64 * 1024 * 1024
+# Channels per pixel (an .npy/.npz guide may hold many: pose heat maps have 18); more is refused
+# from the header, before a (H, W, C) buffer is allocated.
+MAX_CHANNELS = 1024
 
 
 def check_pixels(path: Path, shape) -> None:
@@ -34,6 +37,12 @@ def check_pixels(path: Path, shape) -> None:
         raise BadFileError(path, f"image of {shape[0]}x{shape[1]} pixels exceeds the limit of {MAX_PIXELS}")
     if n == 0:
         raise BadFileError(path, f"image has no pixels (shape {tuple(shape)})")
+
+
+def check_channels(path: Path, channels: int) -> None:
+    """Refuse more than `MAX_CHANNELS` channels (samples per pixel), from a file's header."""
+    if int(channels) > MAX_CHANNELS:
+        raise BadFileError(path, f"{channels} channels: expected (H, W, C) with C <= {MAX_CHANNELS}")
 
 
 def _as_hwc(arr: np.ndarray) -> np.ndarray:
@@ -96,13 +105,15 @@ def _read_tiff(path: Path) -> np.ndarray:
     try:
         with quiet_tifffile(), tifffile.TiffFile(path) as tif:
             page = tif.pages[0]
-            check_pixels(path, tiff_hw(page.shape))
+            check_channels(path, page.samplesperpixel)  # header only: nothing decoded yet
+            planar = tiff_is_planar(page)
+            check_pixels(path, tiff_hw(page.shape, planar))
             arr = page.asarray()
     except BadFileError:
         raise
     except Exception as exc:  # tifffile raises many types for corrupt files
         raise BadFileError(path, f"truncated or corrupt TIFF ({type(exc).__name__}: {exc})") from exc
-    if arr.ndim == 3 and arr.shape[0] in (1, 3, 4) and arr.shape[-1] not in (1, 3, 4):
+    if arr.ndim == 3 and planar:
         arr = np.moveaxis(arr, 0, -1)  # planar (C, H, W) -> (H, W, C)
     if arr.ndim not in (2, 3):
         raise BadFileError(path, f"expected a 2-D or 3-D TIFF, found shape {arr.shape}")
@@ -111,10 +122,16 @@ def _read_tiff(path: Path) -> np.ndarray:
     return _as_hwc(arr)
 
 
-def tiff_hw(shape) -> tuple[int, ...]:
-    """(H, W) of a TIFF page shape: (H, W), (H, W, C) or planar (C, H, W) with C in 1, 3, 4."""
+def tiff_is_planar(page) -> bool:
+    """Whether a TIFF page stores its samples as planes, (C, H, W): PlanarConfiguration 2 (separate),
+    from the header. (Guessing from the shape took a contiguous 4 x W x C page for a planar one.)"""
+    return int(page.planarconfig) == 2 and int(page.samplesperpixel) > 1 and len(page.shape) == 3
+
+
+def tiff_hw(shape, planar: bool) -> tuple[int, ...]:
+    """(H, W) of a TIFF page shape: (H, W), (H, W, C) or, planar, (C, H, W)."""
     shape = tuple(int(n) for n in shape)
-    if len(shape) == 3 and shape[0] in (1, 3, 4) and shape[-1] not in (1, 3, 4):
+    if len(shape) == 3 and planar:
         return shape[1:]
     return shape[:2] if len(shape) >= 2 else shape
 
@@ -159,8 +176,8 @@ def _read_array(path: Path) -> np.ndarray:
         raise BadFileError(path, "object arrays are refused (they would need pickle)")
     if dtype.kind not in "biuf":
         raise BadFileError(path, f"array of dtype {dtype} is not numeric image data")
-    if len(shape) == 3 and shape[2] > 1024:
-        raise BadFileError(path, f"{shape[2]} channels: expected (H, W, C) with C <= 1024")
+    if len(shape) == 3:
+        check_channels(path, shape[2])
     try:
         if path.suffix.lower() == ".npz":
             with np.load(path, allow_pickle=False) as npz:
@@ -307,8 +324,10 @@ def probe_image(path: Path) -> tuple[int, int, int]:
             import tifffile
 
             with quiet_tifffile(), tifffile.TiffFile(path) as tif:
-                shape = tif.pages[0].shape
-            if len(shape) == 3 and shape[0] in (1, 3, 4) and shape[-1] not in (1, 3, 4):
+                page = tif.pages[0]
+                check_channels(path, page.samplesperpixel)
+                shape, planar = page.shape, tiff_is_planar(page)
+            if len(shape) == 3 and planar:
                 shape = (*shape[1:], shape[0])  # planar (C, H, W) -> (H, W, C)
         else:
             from PIL import Image
@@ -325,4 +344,6 @@ def probe_image(path: Path) -> tuple[int, int, int]:
     if len(shape) not in (2, 3) or min(shape[:2]) < 1:
         raise BadFileError(path, f"expected an (H, W) or (H, W, C) image, found shape {tuple(shape)}")
     check_pixels(path, shape)
+    if len(shape) == 3:
+        check_channels(path, shape[2])
     return int(shape[0]), int(shape[1]), int(shape[2]) if len(shape) == 3 else 1
