@@ -104,7 +104,7 @@ def _read_tiff(path: Path) -> np.ndarray:
 
     try:
         with quiet_tifffile(), tifffile.TiffFile(path) as tif:
-            page = tif.pages[0]
+            page = _first_page(path, tif)
             check_channels(path, page.samplesperpixel)  # header only: nothing decoded yet
             planar = tiff_is_planar(page)
             check_pixels(path, tiff_hw(page.shape, planar))
@@ -120,6 +120,16 @@ def _read_tiff(path: Path) -> np.ndarray:
     if arr.dtype not in (np.uint8, np.uint16, np.float32):
         arr = arr.astype(np.float32)
     return _as_hwc(arr)
+
+
+def _first_page(path: Path, tif):
+    """The first page of a TIFF, as a full `TiffPage` (with its header's tags)."""
+    import tifffile
+
+    page = tif.pages[0]
+    if not isinstance(page, tifffile.TiffPage):
+        raise BadFileError(path, "corrupt TIFF: the first page has no header of its own")
+    return page
 
 
 def tiff_is_planar(page) -> bool:
@@ -324,7 +334,7 @@ def probe_image(path: Path) -> tuple[int, int, int]:
             import tifffile
 
             with quiet_tifffile(), tifffile.TiffFile(path) as tif:
-                page = tif.pages[0]
+                page = _first_page(path, tif)
                 check_channels(path, page.samplesperpixel)
                 shape, planar = page.shape, tiff_is_planar(page)
             if len(shape) == 3 and planar:
