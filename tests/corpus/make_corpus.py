@@ -587,6 +587,16 @@ def cases() -> list[Case]:
             evaluate(*folder("missing_partner"), "--split", "train"),
             ["input/b.png", "no partner"],
         ),
+        Case(
+            "evaluate-out-inside-dataset",
+            evaluate(*folder("good"), "--split", "train", "--out", "{C}/folders/good/results"),
+            ["--out", "lies inside the data.options.root folder", "folders/good"],
+        ),
+        Case(
+            "evaluate-out-is-dataset",
+            evaluate(*folder("good"), "--split", "train", "--out", "{C}/folders/good"),
+            ["--out", "lies inside the data.options.root folder"],
+        ),
         # ---- translate
         Case(
             "translate-missing-checkpoint",

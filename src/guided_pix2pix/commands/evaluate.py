@@ -16,6 +16,7 @@ from ..data import build_dataset
 from ..errors import BadOptionError
 from ..evaluation.baselines import BASELINES, check_baseline_names
 from ..evaluation.engine import PAGE, RESULTS, TASK_PLANS, build_datasets, evaluate_model, tune_on_dataset
+from ..files.outputs import check_outputs_apart
 from ..metrics import METRICS, load_classifier
 from ..metrics.registry import parse_metric_names
 from ..metrics.weights import require
@@ -114,6 +115,15 @@ def run(args) -> int:
     device = resolve_device(args.device)
     model, folder = load_generator(args.checkpoint, device)
     cfg = _run_config(args, folder)
+    where = (
+        Path("eval") / str(args.checkpoint)[len(PREFIX) :]
+        if is_pretrained_name(args.checkpoint)
+        else args.checkpoint / "eval"
+    )
+    out = args.out or where / f"{args.dataset or cfg.data.dataset}-{args.split}"
+    root = cfg.data.options.get("root")
+    if root is not None:  # never write results into the evaluated dataset's folder
+        check_outputs_apart(out, [out], folders=[("data.options.root", Path(str(root)))])
     name, options, sets, task = build_datasets(
         cfg.data, args.split, args.dataset, args.max_items, args.patches
     )
@@ -124,12 +134,6 @@ def run(args) -> int:
         classifier = load_classifier(args.is_weights, device=device)
     baselines = [b.strip() for b in args.baselines.split(",") if b.strip()] if args.baselines else None
     params = _tuned_parameters(task, baselines or [], args.tune_on, sets[0], args.batch_size)
-    where = (
-        Path("eval") / str(args.checkpoint)[len(PREFIX) :]
-        if is_pretrained_name(args.checkpoint)
-        else args.checkpoint / "eval"
-    )
-    out = args.out or where / f"{name}-{args.split}"
     info = {"checkpoint": str(folder), "dataset": name, "options": options, "split": args.split}
     result = evaluate_model(
         model,

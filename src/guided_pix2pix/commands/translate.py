@@ -30,6 +30,7 @@ import torch
 from ..data.depth import DepthScaling, input_to_sensor_depth, sensor_depth_to_input
 from ..errors import BadFileError, BadOptionError
 from ..files.images import pair_by_stem, probe_image, read_image, write_image
+from ..files.outputs import check_outputs_apart
 from ..files.values import from_signed_unit, to_signed_unit
 from ..nn.devices import resolve_device
 from ..nn.padding import run_padded
@@ -77,20 +78,16 @@ def plan_pairs(args) -> list[tuple[Path, Path, Path]]:
     return [(args.input, args.guide, out)]
 
 
-def check_outputs_apart(args, plan) -> None:
+def check_plan_apart(args, plan) -> None:
     """Refuse an --out that would overwrite what the user gave: an output path that is an input
     or guide file, or lies inside the --input or --guide folder (exit 2, before any write)."""
-    sources = {p.resolve() for i, g, _ in plan for p in (i, g)}
-    folders = [(option, p) for option, p in (("--input", args.input), ("--guide", args.guide)) if p.is_dir()]
-    for _, _, out in plan:
-        where = out.resolve()
-        for option, folder in folders:
-            if where == folder.resolve() or folder.resolve() in where.parents:
-                raise BadOptionError(
-                    "--out", f"{args.out} lies inside the {option} folder {folder}; choose another --out"
-                )
-        if where in sources:
-            raise BadOptionError("--out", f"{out} is one of the input or guide files; choose another --out")
+    check_outputs_apart(
+        args.out,
+        [out for _, _, out in plan],
+        folders=[("--input", args.input), ("--guide", args.guide)],
+        files=[p for i, g, _ in plan for p in (i, g)],
+        files_are="the input or guide files",
+    )
 
 
 # ----------------------------------------------------------------------------- checks
@@ -192,7 +189,7 @@ def run(args) -> int:
         raise BadOptionError("--batch-size", f"must be >= 1, got {args.batch_size}")
     device = resolve_device(args.device)
     plan = plan_pairs(args)
-    check_outputs_apart(args, plan)  # never overwrite an input or a guide
+    check_plan_apart(args, plan)  # never overwrite an input or a guide
     model, _ = load_generator(args.checkpoint, device)
     sensor = sensor_depth_mode(model, args.depth)
     sizes = [check_pair(model, i, g, sensor) for i, g, _ in plan]  # every file checked before any is written
