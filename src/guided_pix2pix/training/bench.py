@@ -37,8 +37,10 @@ from typing import cast
 
 import torch
 
+from ..data.base import check_size
 from ..data.transforms import augment_batch
 from ..errors import BadOptionError
+from ..nn.backbones import BACKBONES
 from ..nn.devices import to_device
 from .config import RunConfig, load_config
 from .loop import build_models, make_accelerator, optimizer_step, prepare_parts
@@ -122,10 +124,10 @@ class BenchSettings:
         ):
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
                 raise BadOptionError(option, f"must be an integer >= {low}, got {value!r}")
-        if self.size is not None:
-            if len(self.size) != 2 or any(not isinstance(v, int) or v < 1 for v in self.size):
+        if self.size is not None:  # at most MAX_PIXELS, as every image (before any allocation)
+            if isinstance(self.size, int) or len(self.size) != 2:
                 raise BadOptionError("--size", f"must be two positive integers H W, got {self.size!r}")
-            self.size = (int(self.size[0]), int(self.size[1]))
+            self.size = check_size("--size", self.size, minimum=1)
         if self.peak_tflops is not None and not self.peak_tflops > 0:
             raise BadOptionError("--peak-tflops", f"must be > 0, got {self.peak_tflops!r}")
         if self.device == "cuda" and not torch.cuda.is_available():
@@ -161,6 +163,17 @@ def bench_config(s: BenchSettings) -> RunConfig:
 
 def image_size(s: BenchSettings) -> tuple[int, int]:
     return s.size or BENCH_PRESETS[s.preset]["size"]
+
+
+def check_bench_size(cfg: RunConfig, s: BenchSettings) -> None:
+    """The benchmark's image size is one the preset's backbone takes (before anything is built)."""
+    h, w = image_size(s)
+    multiple, minimum, rule = BACKBONES[cfg.model.backbone].size_rule(cfg.model)
+    if h % multiple or w % multiple or h < minimum or w < minimum:
+        raise BadOptionError(
+            "--size",
+            f"image size {h}x{w} not supported by the {cfg.model.backbone} backbone: H and W must be {rule}",
+        )
 
 
 def build_parts(cfg: RunConfig, s: BenchSettings):
@@ -304,6 +317,7 @@ def run_bench(s: BenchSettings) -> dict:
     if s.threads is not None:
         torch.set_num_threads(s.threads)
     cfg = bench_config(s)
+    check_bench_size(cfg, s)
     t = cfg.train
     accelerator, parts = build_parts(cfg, s)
     device = accelerator.device
