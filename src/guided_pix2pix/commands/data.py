@@ -133,6 +133,8 @@ def _preview(args) -> int:
 
 
 def _bench(args) -> int:
+    if args.count < 1:  # the dataset is built with count + 2 (warm-up items), so check it here
+        raise BadOptionError("--count", f"expected an integer >= 1, got {args.count}")
     torch.set_num_threads(1)
     ds = _dataset(args, count=args.count + 2)
     ds[args.count]  # warm caches (texture photos, imports)

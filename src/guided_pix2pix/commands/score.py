@@ -73,6 +73,8 @@ def _load_unit(path: Path, float_range: tuple[float, float]) -> np.ndarray:
     arr = read_image(path)
     if arr.shape[2] not in (1, 3):
         raise BadFileError(path, f"expected 1 (grey) or 3 (colour) channels, found {arr.shape[2]}")
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():  # would score as NaN without a word
+        raise BadFileError(path, f"holds {int((~np.isfinite(arr)).sum())} NaN or infinite values")
     return to_unit(arr, float_range)
 
 
@@ -107,6 +109,8 @@ def _providers(args, device) -> dict:
 
 def run(args) -> int:
     names = parse_metric_names(args.metrics)
+    if args.splits < 1:
+        raise BadOptionError("--splits", f"must be >= 1, got {args.splits}")
     float_range = _parse_range(args.float_range, "--float-range")
     device = resolve_device(args.device)
     providers = _providers(args, device)

@@ -325,6 +325,8 @@ _PIL_CHANNELS = {"1": 1, "L": 1, "LA": 1, "I": 1, "I;16": 1, "I;16B": 1, "I;16L"
 def probe_image(path: Path) -> tuple[int, int, int]:
     """(height, width, channels) of an image or array file from its header, without decoding."""
     suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:  # as read_image: PIL would open more (GIF, WebP) than is read
+        raise BadFileError(path, f"unsupported file type {suffix!r} (supported: {', '.join(SUFFIXES)})")
     try:
         if path.stat().st_size == 0:
             raise BadFileError(path, "empty file (0 bytes)")
