@@ -33,6 +33,12 @@ class Case:
     argv: list[str]
     expect: list[str]  # substrings of the one error line
     files: list[str] = field(default_factory=list)  # corpus files the case reads
+    # the bad file is met while training, after the run folder was made: it may hold its skeleton
+    # (RUN_FOLDER_SKELETON), never a checkpoint, a generator or a temporary file
+    run_folder: bool = False
+
+
+RUN_FOLDER_SKELETON = {".lock", "config.yaml", "tensorboard"}
 
 
 # ----------------------------------------------------------------------------- writers
@@ -223,6 +229,7 @@ def build(root: str | Path) -> list[Case]:
     from safetensors.torch import load_file, save_file
 
     state = load_file(str(gen / "model.safetensors"))
+    state = dict(state)
     first = sorted(state)[0]
     for name, bad in (
         ("gen_nan_weights", {first: torch.full_like(state[first], float("nan"))}),
@@ -355,7 +362,137 @@ def build(root: str | Path) -> list[Case]:
     _bytes(S / "empty" / "a.jpg", b"")
     _bytes(S / "many_channels" / "a.tif", tiff_many_channels(2000))
 
+    _more_files(C, marker, noise, gen, config, state)
     return cases()
+
+
+def _more_files(C: Path, marker: Path, noise: bytes, gen: Path, config: str, state: dict) -> None:
+    """The files of the second batch of cases (round 2 of the reliability issue)."""
+    import torch
+    from safetensors.torch import save_file
+
+    from guided_pix2pix.nn.generator import Generator, GeneratorConfig
+
+    img = C / "img"
+    obj = np.empty((SIZE, SIZE), dtype=object)
+    obj[:] = 1
+    np.save(img / "object.npy", obj, allow_pickle=True)  # reading it would need pickle
+    np.savez(
+        img / "two_arrays.npz", a=np.zeros((SIZE, SIZE), np.float32), b=np.zeros((SIZE, SIZE), np.float32)
+    )
+    _npy(img / "four_d.npy", np.zeros((2, SIZE, SIZE, 1), np.float32))
+    _npy(img / "one_d.npy", np.zeros(SIZE, np.float32))
+    _npy(img / "zero_rows.npy", np.zeros((0, SIZE), np.float32))
+    _bytes(img / "corrupt.npz", b"PK\x03\x04" + noise)
+    _bytes(img / "corrupt_header.npy", b"\x93NUMPY\x01\x00" + struct.pack("<H", 118) + noise[:118])
+    whole = np.random.default_rng(4).random((SIZE, SIZE), dtype=np.float32)
+    _npy(img / "full.npy", whole)
+    data = (img / "full.npy").read_bytes()
+    _bytes(img / "truncated_data.npy", data[: len(data) // 2])  # header intact, half the pixels
+    (img / "full.npy").unlink()
+    _npy(img / "float.npy", np.zeros((SIZE, SIZE, 1), np.float32))
+    _bytes(img / "photo.gif", b"GIF89a" + noise[:100])
+    _png(img / "rgb_b.png", _rng_u8((SIZE, SIZE, 3), 5))
+
+    # generator folders, each broken in one way
+    torch.manual_seed(0)
+    Generator(
+        GeneratorConfig(input_nc=3, guide_nc=3, output_nc=3, ngf=4, n_blocks=1, bottleneck=8)
+    ).save_pretrained(C / "gen_rgb")
+    weights = (gen / "model.safetensors").read_bytes()
+    first = sorted(state)[0]
+    cfg = json.loads(config)
+    for name, files in (
+        ("gen_no_config", {"model.safetensors": weights}),
+        ("gen_no_weights", {"config.json": config.encode()}),
+        ("gen_empty_weights", {"model.safetensors": b"", "config.json": config.encode()}),
+        ("gen_list_config", {"model.safetensors": weights, "config.json": b"[1, 2]"}),
+        (
+            "gen_ngf_string",
+            {"model.safetensors": weights, "config.json": json.dumps({**cfg, "ngf": "four"}).encode()},
+        ),
+        (
+            "gen_ngf_zero",
+            {"model.safetensors": weights, "config.json": json.dumps({**cfg, "ngf": 0}).encode()},
+        ),
+        (
+            "gen_unknown_field",
+            {"model.safetensors": weights, "config.json": json.dumps({**cfg, "colour": 1}).encode()},
+        ),
+    ):
+        for fname, blob in files.items():
+            _bytes(C / name / fname, blob)
+    for name, st in (
+        ("gen_missing_key", {k: v for k, v in state.items() if k != first}),
+        ("gen_extra_key", {**state, "extra.weight": torch.zeros(3)}),
+        (
+            "gen_wrong_shape",
+            {**state, first: torch.zeros(*state[first].shape[:-1], state[first].shape[-1] + 1)},
+        ),
+    ):
+        (C / name).mkdir(parents=True, exist_ok=True)
+        save_file(st, str(C / name / "model.safetensors"))
+        (C / name / "config.json").write_text(config)
+
+    # translate folder pairs
+    _png(C / "pairs_missing" / "input" / "a.png", _rng_u16((SIZE, SIZE)))
+    _png(C / "pairs_missing" / "input" / "b.png", _rng_u16((SIZE, SIZE)))
+    _png(C / "pairs_missing" / "guide" / "a.png", _rng_u8((SIZE, SIZE, 3)))
+
+    # official checkpoints: valid pickles of the wrong content
+    T = C / "pth"
+    torch.save({"model.0.weight": torch.zeros(4, 3, 7, 7)}, T / "wrong_keys.pth")
+    torch.save([torch.zeros(3)], T / "list.pth")
+
+    # run folders
+    _bytes(C / "runs" / "list_config" / "config.yaml", b"- 1\n- 2\n")
+    _bytes(C / "runs" / "not_yaml" / "config.yaml", b"model: [unclosed\n")
+
+    # configs
+    Y = C / "yaml"
+    (Y / "empty.yaml").write_text("")
+    (Y / "scalar.yaml").write_text("3\n")
+    (Y / "section_scalar.yaml").write_text("model: 5\n")
+    (Y / "base_missing.yaml").write_text(f"base: {Y / 'no_such_base.yaml'}\n")
+    (Y / "big.yaml").write_text("# padding\n" * 110_000 + "train: {max_steps: 1}\n")  # 1.1 MB
+    for i in range(20):  # a chain of 20 bases, each naming the next
+        nxt = f"base: {Y / f'deep_{i + 1}.yaml'}\n" if i < 19 else "base: synthetic_depth\n"
+        (Y / f"deep_{i}.yaml").write_text(nxt)
+    (Y / "folder.yaml").mkdir(exist_ok=True)
+
+    # folder datasets
+    F = C / "folders"
+    for sub in ("input", "guide", "target"):
+        (F / "empty" / sub).mkdir(parents=True, exist_ok=True)
+    _triplet(F / "out_of_range")
+    (F / "out_of_range" / "target" / "a.png").unlink()
+    _npy(F / "out_of_range" / "target" / "a.npy", np.full((SIZE, SIZE, 1), 5.0, np.float32))
+    _triplet(F / "unsupported")
+    (F / "unsupported" / "guide" / "a.png").rename(F / "unsupported" / "guide" / "a.gif")
+
+    # official formats with the wrong content
+    P = C / "pkl"
+    for name, obj_ in (
+        ("missing_key", {"x": _rng_u8((SIZE, SIZE, 3)), "x_target": _rng_u8((SIZE, SIZE, 3))}),
+        ("list", [1, 2, 3]),
+    ):
+        _bytes(P / name / "train" / "0.pkl", pickle.dumps(obj_, protocol=2))
+    import h5py
+
+    h5 = C / "mat" / "no_dataset" / "input_8x_train.mat"
+    h5.parent.mkdir(parents=True, exist_ok=True)
+    with h5py.File(h5, "w") as fh:
+        fh["something_else"] = np.zeros((2, 1, SIZE, SIZE), np.float32)
+
+    # score folders
+    S = C / "score"
+    (S / "empty_dir").mkdir(parents=True, exist_ok=True)
+    _png(S / "ambiguous" / "a.png", _rng_u8((SIZE, SIZE, 3)))
+    _jpg(S / "ambiguous" / "a.jpg", _rng_u8((SIZE, SIZE, 3)))
+    nan = np.zeros((SIZE, SIZE, 3), np.float32)
+    nan[1, 2, 0] = np.nan
+    _tif(S / "nan_float" / "a.tif", nan)
+    _bytes(S / "not_torchscript.pt", noise)
 
 
 def cases() -> list[Case]:
@@ -402,6 +539,16 @@ def cases() -> list[Case]:
 
     def convert(src, *extra):
         return ["convert-official", src, "{OUT}/converted", "--netG", "bFT_resnet", *extra]
+
+    PAIR = ("{C}/img/grey.png", "{C}/img/rgb.png", "{C}/gen")
+
+    def bench(*extra):
+        return ["bench", "--preset", "depth_x8", "--batch", "1", "--size", "32", "32", "--steps", "1",
+                "--warmup", "0", "--no-flops", *extra]  # fmt: skip
+
+    def preview(*extra):
+        return ["data", "preview", "--task", "depth", "--count", "2", "--size", "32", "32", "--out",
+                "{OUT}/p.png", *extra]  # fmt: skip
 
     def synth(*extra):
         return [
@@ -506,12 +653,18 @@ def cases() -> list[Case]:
             ["guide/a.png", "differs from input"],
         ),
         Case("train-wrong-channels", train(*folder("grey_guide")), ["guide/a.png", "model.guide_nc is 3"]),
-        Case("train-nan-depth", train(*folder("nan_depth")), ["target/a.npy", "NaN"]),
-        Case("train-truncated-png", train(*folder("truncated_png")), ["input/a.png", "truncated or corrupt"]),
+        Case("train-nan-depth", train(*folder("nan_depth")), ["target/a.npy", "NaN"], run_folder=True),
+        Case(
+            "train-truncated-png",
+            train(*folder("truncated_png")),
+            ["input/a.png", "truncated or corrupt"],
+            run_folder=True,
+        ),
         Case(
             "train-worker-truncated-png",
             train(*folder("truncated_png"), "data.num_workers=1"),
             ["truncated_png/input/a.png", "truncated or corrupt image"],
+            run_folder=True,
         ),  # read in a DataLoader worker: torch re-wraps the error with the worker's traceback
         Case("train-corrupt-jpeg", train(*folder("corrupt_jpg")), ["guide/a.jpg", "corrupt"]),
         Case("train-empty-tiff", train(*folder("empty_tif")), ["target/a.tif", "empty file"]),
@@ -820,6 +973,465 @@ def cases() -> list[Case]:
             ["a_regular_file"],
         ),  # fmt: skip
         Case("synth-out-not-empty", synth("--out", "{C}/img"), ["--out", "not empty"]),
+        # ================================================================ round 2 (issue 15)
+        # ---- devices that are not there (resolve_device)
+        Case(
+            "translate-device-meta",
+            translate(*PAIR, "--device", "meta"),
+            ["--device", "'meta' is not supported"],
+        ),
+        Case(
+            "translate-device-mps",
+            translate(*PAIR, "--device", "mps"),
+            ["--device", "'mps'", "MPS is not available"],
+        ),
+        Case("translate-device-cuda-99", translate(*PAIR, "--device", "cuda:99"), ["--device", "'cuda:99'"]),
+        Case("translate-device-cpu-1", translate(*PAIR, "--device", "cpu:1"), ["--device", "one CPU device"]),
+        Case("evaluate-device-meta", evaluate("--device", "meta"), ["--device", "'meta' is not supported"]),
+        Case("evaluate-device-mps", evaluate("--device", "mps"), ["--device", "MPS is not available"]),
+        Case("evaluate-device-cuda-99", evaluate("--device", "cuda:99"), ["--device", "'cuda:99'"]),
+        Case(
+            "score-device-meta",
+            score("{C}/score/pred", "{C}/score/pred", "--device", "meta"),
+            ["--device", "'meta'"],
+        ),
+        Case(
+            "score-device-mps",
+            score("{C}/score/pred", "{C}/score/pred", "--device", "mps"),
+            ["--device", "MPS"],
+        ),
+        Case(
+            "score-device-cuda-99",
+            score("{C}/score/pred", "{C}/score/pred", "--device", "cuda:99"),
+            ["--device", "'cuda:99'"],
+        ),
+        Case("bench-device-mps", bench("--device", "mps"), ["--device", "invalid choice: 'mps'"]),
+        Case(
+            "bench-cuda-graphs-on-cpu",
+            bench("--cuda-graphs"),
+            ["--cuda-graphs", "needs --device cuda and --compile"],
+        ),
+        # ---- bench options
+        Case("bench-unknown-preset", ["bench", "--preset", "nope"], ["--preset", "invalid choice: 'nope'"]),
+        Case("bench-batch-zero", bench("--batch", "0"), ["--batch", ">= 1"]),
+        Case("bench-steps-zero", bench("--steps", "0"), ["--steps", ">= 1"]),
+        Case("bench-warmup-negative", bench("--warmup", "-1"), ["--warmup", ">= 0"]),
+        Case("bench-threads-zero", bench("--threads", "0"), ["--threads", ">= 1"]),
+        Case("bench-workers-negative", bench("--workers", "-1"), ["--workers", ">= 0"]),
+        Case("bench-size-zero", bench("--size", "0", "0"), ["--size", ">= 1, got (0, 0)"]),
+        Case(
+            "bench-size-backbone",
+            bench("--size", "20", "20"),
+            ["--size", "20x20 not supported by the resnet backbone"],
+        ),
+        Case("bench-size-bomb", bench("--size", "100000", "100000"), ["--size", "exceeds the limit"]),
+        Case("bench-peak-zero", bench("--peak-tflops", "0"), ["--peak-tflops", "> 0"]),
+        Case("bench-peak-nan", bench("--peak-tflops", "nan"), ["--peak-tflops", "nan"]),
+        Case("bench-precision", bench("--precision", "fp8"), ["--precision", "invalid choice: 'fp8'"]),
+        Case(
+            "bench-size-one-value",
+            ["bench", "--preset", "depth_x8", "--size", "32"],
+            ["--size", "expected 2 arguments"],
+        ),
+        # ---- data synth / preview / bench
+        Case("synth-size-bomb", synth("--size", "100000", "100000"), ["size", "exceeds the limit"]),
+        Case("synth-count-bomb", synth("--count", "100000000000"), ["count", "<= 10000000"]),
+        Case("synth-protocol", synth("--protocol", "C"), ["--protocol", "invalid choice: 'C'"]),
+        Case("synth-split", synth("--split", "all"), ["--split", "invalid choice: 'all'"]),
+        Case("synth-bad-int", synth("--seed", "x"), ["--seed", "invalid int value: 'x'"]),
+        Case("data-no-action", ["data"], ["required"]),
+        Case("preview-count", preview("--count", "0"), ["count", ">= 1"]),
+        Case("preview-size", preview("--size", "4", "4"), ["size", ">= 8"]),
+        Case(
+            "preview-out-under-file", preview("--out", "{C}/a_regular_file/p.png"), ["a_regular_file/p.png"]
+        ),
+        Case(
+            "preview-out-suffix", preview("--out", "{OUT}/p.txt"), ["p.txt", "unsupported output type '.txt'"]
+        ),
+        Case("data-bench-count", ["data", "bench", "--task", "depth", "--count", "0"], ["count", ">= 1"]),
+        Case("data-bench-scale", ["data", "bench", "--task", "depth", "--scale", "5"], ["scale", "got 5"]),
+        # ---- info
+        Case(
+            "info-missing-checkpoint",
+            ["info", "--checkpoint", "{C}/no_such_gen"],
+            ["no_such_gen/config.json", "missing"],
+        ),
+        Case("info-checkpoint-is-file", ["info", "--checkpoint", "{C}/a_regular_file"], ["a_regular_file"]),
+        Case(
+            "info-bad-config-json",
+            ["info", "--checkpoint", "{C}/gen_bad_config"],
+            ["config.json", "invalid JSON"],
+        ),
+        Case(
+            "info-latin1-config",
+            ["info", "--checkpoint", "{C}/gen_latin1_config"],
+            ["config.json", "not UTF-8"],
+        ),
+        Case(
+            "info-too-many-params",
+            ["info", "--checkpoint", "{C}/gen_too_many_params"],
+            ["config.json", "parameters"],
+        ),
+        Case("info-ngf-zero", ["info", "--ngf", "0"], ["ngf", ">= 1"]),
+        Case("info-input-nc-zero", ["info", "--input_nc", "0"], ["input_nc", ">= 1"]),
+        Case("info-huge-bottleneck", ["info", "--bottleneck", "100000"], ["bottleneck", "<= 4096"]),
+        Case("info-unknown-backbone", ["info", "--backbone", "vit"], ["--backbone", "invalid choice: 'vit'"]),
+        # ---- convert-official
+        Case("convert-wrong-keys", convert("{C}/pth/wrong_keys.pth"), ["wrong_keys.pth", "key"]),
+        Case("convert-list-pth", convert("{C}/pth/list.pth"), ["list.pth", "not a state dict"]),
+        Case("convert-src-is-folder", convert("{C}/pth"), ["pth"]),
+        Case(
+            "convert-unet-too-shallow",
+            convert("{C}/pth/wrong_keys.pth", "--netG", "bFT_unet", "--n_layers", "4"),
+            ["--n_layers", ">= 6"],
+        ),
+        # ---- weights, pretrained
+        Case("weights-unknown-package", ["weights", "install", "nope"], ["nope"]),
+        Case("weights-no-action", ["weights"], ["required"]),
+        Case("pretrained-no-action", ["pretrained"], ["required"]),
+        Case("pretrained-list-stray", ["pretrained", "list", "--bogus"], ["unrecognized arguments: --bogus"]),
+        Case("translate-unknown-pretrained", translate(ckpt="pretrained:nope"), ["pretrained:nope"]),
+        Case("evaluate-unknown-pretrained", evaluate(ckpt="pretrained:nope"), ["pretrained:nope"]),
+        # ---- quickstart options (refused before its training starts)
+        Case(
+            "quickstart-unknown-option",
+            ["quickstart", "--out", "{OUT}", "--no-progress", "train.nope=1"],
+            ["train.nope", "unknown option"],
+        ),
+        Case(
+            "quickstart-bad-scale",
+            ["quickstart", "--out", "{OUT}", "--no-progress", "data.options.scale=3"],
+            ["scale", "got 3"],
+        ),
+        Case(
+            "quickstart-out-under-file",
+            ["quickstart", "--out", "{C}/a_regular_file/q", "--no-progress"],
+            ["a_regular_file", "not writable"],
+        ),
+        Case(
+            "quickstart-stray-argument",
+            ["quickstart", "--out", "{OUT}", "--fast"],
+            ["unrecognized arguments: --fast"],
+        ),
+        # ---- score options and folders
+        Case(
+            "score-float-range-reversed",
+            score("{C}/score/pred", "{C}/score/pred", "--float-range", "1,0"),
+            ["--float-range", "LO must be below HI"],
+        ),
+        Case(
+            "score-float-range-text",
+            score("{C}/score/pred", "{C}/score/pred", "--float-range", "low"),
+            ["--float-range", "expected LO,HI"],
+        ),
+        Case("score-pred-is-file", score(pred="{C}/a_regular_file"), ["a_regular_file", "not a directory"]),
+        Case("score-empty-folders", score("{C}/score/empty_dir", "{C}/score/empty_dir"), ["empty_dir"]),
+        Case("score-ambiguous-stem", score(target="{C}/score/ambiguous"), ["ambiguous", "a"]),
+        Case("score-nan-float", score(target="{C}/score/nan_float"), ["nan_float/a.tif", "NaN"]),
+        Case(
+            "score-is-without-classifier",
+            score("{C}/score/pred", "{C}/score/pred", "--metrics", "inception_score"),
+            ["--classifier", "inception_score needs a classifier"],
+        ),
+        Case(
+            "score-missing-classifier",
+            score(
+                "{C}/score/pred",
+                "{C}/score/pred",
+                "--metrics",
+                "inception_score",
+                "--classifier",
+                "{C}/no_such.pt",
+            ),
+            ["no_such.pt"],
+        ),
+        Case(
+            "score-corrupt-classifier",
+            score(
+                "{C}/score/pred",
+                "{C}/score/pred",
+                "--metrics",
+                "inception_score",
+                "--classifier",
+                "{C}/score/not_torchscript.pt",
+            ),
+            ["not_torchscript.pt"],
+        ),
+        Case(
+            "score-splits-zero", score("{C}/score/pred", "{C}/score/pred", "--splits", "0"), ["--splits", "0"]
+        ),
+        Case(
+            "score-empty-metrics", score("{C}/score/pred", "{C}/score/pred", "--metrics", ","), ["--metrics"]
+        ),
+        Case(
+            "score-per-image-under-file",
+            score("{C}/score/pred", "{C}/score/pred", "--per-image", "{C}/a_regular_file/p.json"),
+            ["a_regular_file/p.json"],
+        ),
+        # ---- translate: arguments, outputs and arrays
+        Case(
+            "translate-file-and-folder",
+            translate(guide="{C}/pairs/guide"),
+            ["--guide", "two files or two folders"],
+        ),
+        Case(
+            "translate-folder-missing-partner",
+            [
+                "translate",
+                "--checkpoint",
+                "{C}/gen",
+                "--input",
+                "{C}/pairs_missing/input",
+                "--guide",
+                "{C}/pairs_missing/guide",
+                "--out",
+                "{OUT}",
+            ],
+            ["b"],
+        ),
+        Case(
+            "translate-folder-out-is-file",
+            [
+                "translate",
+                "--checkpoint",
+                "{C}/gen",
+                "--input",
+                "{C}/pairs/input",
+                "--guide",
+                "{C}/pairs/guide",
+                "--out",
+                "{C}/a_regular_file",
+            ],
+            ["--out", "is a file"],
+        ),
+        Case(
+            "translate-out-suffix",
+            [*translate()[:-1], "{OUT}/o.gif"],
+            ["o.gif", "unsupported output type '.gif'"],
+        ),
+        Case(
+            "translate-16bit-to-jpeg",
+            [
+                *translate("{C}/img/grey.png", "{C}/img/rgb.png", "{C}/gen", "--depth", "file")[:-3],
+                "{OUT}/o.jpg",
+                "--depth",
+                "file",
+            ],
+            ["o.jpg", "16-bit input"],
+        ),
+        Case(
+            "translate-float-to-png",
+            translate("{C}/img/float.npy", "{C}/img/rgb.png", "{C}/gen", "--depth", "file"),
+            ["o.png", "float input"],
+        ),
+        Case(
+            "translate-sensor-rgb-model",
+            translate("{C}/img/rgb_b.png", "{C}/img/rgb.png", "{C}/gen_rgb", "--depth", "sensor"),
+            ["--depth", "1 input channel"],
+        ),
+        Case(
+            "translate-out-under-file",
+            [*translate()[:-1], "{C}/a_regular_file/o.png"],
+            ["a_regular_file/o.png"],
+        ),
+        Case(
+            "translate-unsupported-guide",
+            translate(guide="{C}/img/photo.gif"),
+            ["photo.gif", "unsupported file type"],
+        ),
+        Case(
+            "translate-object-npy",
+            translate(inp="{C}/img/object.npy"),
+            ["object.npy", "object arrays are refused"],
+        ),
+        Case(
+            "translate-two-array-npz",
+            translate(inp="{C}/img/two_arrays.npz"),
+            ["two_arrays.npz", "exactly one array"],
+        ),
+        Case("translate-4d-npy", translate(inp="{C}/img/four_d.npy"), ["four_d.npy", "shape"]),
+        Case("translate-1d-npy", translate(inp="{C}/img/one_d.npy"), ["one_d.npy", "shape"]),
+        Case(
+            "translate-zero-rows-npy",
+            translate(inp="{C}/img/zero_rows.npy"),
+            ["zero_rows.npy", "found shape (0, 32)"],
+        ),
+        Case("translate-corrupt-npz", translate(inp="{C}/img/corrupt.npz"), ["corrupt.npz", "corrupt"]),
+        Case(
+            "translate-corrupt-npy-header",
+            translate(inp="{C}/img/corrupt_header.npy"),
+            ["corrupt_header.npy", "corrupt array header"],
+        ),
+        Case(
+            "translate-truncated-npy-data",
+            translate("{C}/img/truncated_data.npy", "{C}/img/rgb.png", "{C}/gen", "--depth", "file"),
+            ["truncated_data.npy", "truncated"],
+        ),
+        Case("translate-empty-npy", translate(inp="{C}/img/empty.npy"), ["empty.npy", "empty file"]),
+        # ---- translate: generator folders broken in one way each
+        Case(
+            "translate-no-config-json", translate(ckpt="{C}/gen_no_config"), ["gen_no_config", "config.json"]
+        ),
+        Case(
+            "translate-no-weights",
+            translate(ckpt="{C}/gen_no_weights"),
+            ["gen_no_weights", "model.safetensors"],
+        ),
+        Case(
+            "translate-empty-weights", translate(ckpt="{C}/gen_empty_weights"), ["model.safetensors", "empty"]
+        ),
+        Case("translate-list-config", translate(ckpt="{C}/gen_list_config"), ["config.json", "list"]),
+        Case("translate-ngf-string", translate(ckpt="{C}/gen_ngf_string"), ["config.json", "ngf"]),
+        Case("translate-ngf-zero", translate(ckpt="{C}/gen_ngf_zero"), ["config.json", "ngf"]),
+        Case(
+            "translate-unknown-config-field",
+            translate(ckpt="{C}/gen_unknown_field"),
+            ["config.json", "colour"],
+        ),
+        Case(
+            "translate-missing-tensor",
+            translate(ckpt="{C}/gen_missing_key"),
+            ["model.safetensors", "missing"],
+        ),
+        Case(
+            "translate-extra-tensor",
+            translate(ckpt="{C}/gen_extra_key"),
+            ["model.safetensors", "extra.weight"],
+        ),
+        Case(
+            "translate-wrong-tensor-shape",
+            translate(ckpt="{C}/gen_wrong_shape"),
+            ["model.safetensors", "shape"],
+        ),
+        Case("translate-checkpoint-is-file", translate(ckpt="{C}/a_regular_file"), ["a_regular_file"]),
+        Case("translate-checkpoint-no-generator", translate(ckpt="{C}/folders/good"), ["folders/good"]),
+        # ---- train: values and overrides
+        Case("train-beta2-above-1", train("train.beta2=1.5"), ["train.beta2", "<= 0.999999"]),
+        Case("train-lambda-negative", train("train.lambda_l1=-1"), ["train.lambda_l1", ">= 0"]),
+        Case("train-batch-zero", train("train.batch_size=0"), ["train.batch_size", ">= 1"]),
+        Case("train-precision", train("train.precision=fp8"), ["train.precision", "must be one of"]),
+        Case("train-device-mps", train("train.device=mps"), ["train.device", "must be one of"]),
+        Case(
+            "train-unknown-backbone", train("model.backbone=vit"), ["model.backbone", "unknown value 'vit'"]
+        ),
+        Case("train-unknown-dataset", train("data.dataset=nope"), ["data.dataset", "must be one of"]),
+        Case("train-workers-negative", train("data.num_workers=-1"), ["data.num_workers", ">= 0"]),
+        Case("train-workers-too-many", train("data.num_workers=1000"), ["data.num_workers", "<= 256"]),
+        Case("train-crop-small", train("train.crop=[4,4]"), ["train.crop"]),
+        Case("train-crop-three", train("train.crop=[8,8,8]"), ["train.crop"]),
+        Case(
+            "train-override-no-value",
+            ["train", "--config", "synthetic_depth", "--out", "{OUT}", "train.lr"],
+            ["train.lr", "overrides are KEY=VALUE"],
+        ),
+        Case("train-override-empty-key", train("=1"), ["=1"]),
+        Case("train-section-scalar-override", train("train=5"), ["train: is a section"]),
+        Case("train-int-as-list", train("model.ngf=[4]"), ["model.ngf", "must be an int"]),
+        Case("train-int-as-float", train("train.max_steps=1.5"), ["train.max_steps", "1.5"]),
+        Case("train-bool-as-text", train("train.flip=maybe"), ["train.flip", "maybe"]),
+        Case("train-size-one-value", train("data.options.size=[32]"), ["size", "[32]"]),
+        Case("train-protocol", train("data.options.protocol=C"), ["protocol", "C"]),
+        Case("train-on-error", train("data.options.on_error=ignore"), ["on_error", "ignore"]),
+        Case("train-val-max-items-zero", train("data.val_max_items=0"), ["data.val_max_items", ">= 1"]),
+        Case("train-max-bad-steps-zero", train("train.max_bad_steps=0"), ["train.max_bad_steps", ">= 1"]),
+        # ---- train: config files and run folders
+        Case(
+            "train-yaml-empty-defaults",
+            train(config="{C}/yaml/empty.yaml"),
+            ["model", "do not match those of dataset"],
+        ),
+        Case("train-yaml-scalar", train(config="{C}/yaml/scalar.yaml"), ["scalar.yaml", "mapping"]),
+        Case(
+            "train-yaml-section-scalar",
+            train(config="{C}/yaml/section_scalar.yaml"),
+            ["model: is a section", "section_scalar.yaml"],
+        ),
+        Case("train-yaml-base-missing", train(config="{C}/yaml/base_missing.yaml"), ["no_such_base.yaml"]),
+        Case(
+            "train-yaml-too-big", train(config="{C}/yaml/big.yaml"), ["big.yaml", "larger than 1048576 bytes"]
+        ),
+        Case("train-yaml-base-too-deep", train(config="{C}/yaml/deep_0.yaml"), ["deep_", "16"]),
+        Case("train-config-is-folder", train(config="{C}/yaml/folder.yaml"), ["folder.yaml"]),
+        Case(
+            "train-out-is-file",
+            ["train", "--config", "synthetic_depth", "--out", "{C}/a_regular_file", "--no-progress", *tiny],
+            ["a_regular_file"],
+        ),
+        Case(
+            "train-run-config-list",
+            ["train", "--config", "synthetic_depth", "--out", "{C}/runs/list_config", "--no-progress", *tiny],
+            ["list_config/config.yaml", "mapping"],
+        ),
+        Case(
+            "train-run-config-invalid",
+            ["train", "--config", "synthetic_depth", "--out", "{C}/runs/not_yaml", "--no-progress", *tiny],
+            ["not_yaml/config.yaml", "invalid YAML"],
+        ),
+        # ---- train: datasets
+        Case(
+            "train-folder-root-is-file",
+            train("data.dataset=folder", "data.options={root: {C}/a_regular_file}"),
+            ["a_regular_file"],
+        ),
+        Case("train-folder-empty", train(*folder("empty")), ["folders/empty"]),
+        Case(
+            "train-float-out-of-range",
+            train(*folder("out_of_range")),
+            ["target/a.npy", "range"],
+            run_folder=True,
+        ),
+        Case("train-unsupported-partner", train(*folder("unsupported")), ["unsupported"]),
+        Case(
+            "train-deepfashion-missing-key",
+            train(
+                "data.dataset=deepfashion",
+                "data.options={root: {C}/pkl/missing_key}",
+                "model.input_nc=3",
+                "model.guide_nc=18",
+                "model.output_nc=3",
+            ),
+            ["0.pkl", "pose_target"],
+        ),
+        Case(
+            "train-deepfashion-list",
+            train(
+                "data.dataset=deepfashion",
+                "data.options={root: {C}/pkl/list}",
+                "model.input_nc=3",
+                "model.guide_nc=18",
+                "model.output_nc=3",
+            ),
+            ["0.pkl", "list"],
+        ),
+        Case(
+            "train-nyu-no-dataset",
+            train("data.dataset=nyu", "data.options={root: {C}/mat/no_dataset, scale: 8}"),
+            ["input_8x_train.mat", "has no dataset 'input_8x_train'"],
+        ),
+        Case(
+            "evaluate-nyu-v5-truncated",
+            evaluate("data.dataset=nyu", "data.options={root: {C}/mat/v5_truncated, scale: 8}"),
+            ["input_8x_test.mat"],
+        ),
+        # ---- evaluate options
+        Case("evaluate-unknown-split", evaluate("--split", "nope"), ["split", "nope"]),
+        Case("evaluate-unknown-dataset", evaluate("--dataset", "nope"), ["nope"]),
+        Case("evaluate-patches-zero", evaluate("--patches", "0"), ["--patches", ">= 1"]),
+        Case("evaluate-patches-not-texture", evaluate("--patches", "2"), ["--patches", "cannot redraw"]),
+        Case("evaluate-batch-size", evaluate("--batch-size", "0"), ["--batch-size", ">= 1"]),
+        Case("evaluate-missing-is-weights", evaluate("--is-weights", "{C}/no_such.pt"), ["no_such.pt"]),
+        Case("evaluate-unknown-baseline", evaluate("--baselines", "nope"), ["nope"]),
+        Case(
+            "evaluate-unknown-tune-on",
+            evaluate("--baselines", "guided_filter", "--tune-on", "nope"),
+            ["nope"],
+        ),
+        Case(
+            "evaluate-no-config",
+            ["evaluate", "--checkpoint", "{C}/gen", "--out", "{OUT}", "--device", "cpu"],
+            ["--config", "not inside a run folder"],
+        ),
+        Case("evaluate-run-config-list", evaluate(ckpt="{C}/runs/list_config"), ["list_config"]),
     ]
 
 
