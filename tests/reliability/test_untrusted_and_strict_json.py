@@ -114,3 +114,25 @@ def test_score_prints_strict_json_null_for_an_infinite_psnr(tmp_path, capsys):
 def test_dumps_strict_writes_null_for_every_non_finite_float():
     value = {"a": float("inf"), "b": [float("nan"), 1.5, (float("-inf"),)], "c": np.float32("nan")}
     assert json.loads(dumps_strict(value)) == {"a": None, "b": [None, 1.5, [None]], "c": None}
+
+
+def test_a_zip_bomb_inside_a_pth_is_refused_before_torch_unpacks_it(tmp_path):
+    """A .pth whose member expands 1000x (deflated zeros) is refused from the zip directory."""
+    import zipfile
+
+    import torch
+
+    from guided_pix2pix.files.safe_load import load_torch_weights
+
+    good = tmp_path / "good.pth"
+    torch.save({"w": torch.zeros(3)}, good)
+    assert torch.equal(load_torch_weights(good)["w"], torch.zeros(3))
+    bomb = tmp_path / "bomb.pth"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(bomb, "w") as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, src.read(info))
+        dst.writestr("archive/data/999", b"\0" * (20 * 2**20), compress_type=zipfile.ZIP_DEFLATED)
+    with pytest.raises(
+        BadFileError, match=r"bomb\.pth: member archive/data/999 expands .* refused as a zip bomb"
+    ):
+        load_torch_weights(bomb)

@@ -80,6 +80,7 @@ def load_torch_weights(path: str | Path) -> dict:
         raise BadFileError(path, "no such file")
     if path.stat().st_size == 0:
         raise BadFileError(path, "empty file (0 bytes)")
+    check_archive_members(path)
     try:
         with warnings.catch_warnings():  # e.g. "Detected pickle protocol 4": the error says enough
             warnings.simplefilter("ignore")
@@ -92,6 +93,44 @@ def load_torch_weights(path: str | Path) -> dict:
     except (RuntimeError, EOFError, ValueError, OSError, AttributeError, KeyError) as exc:
         raise BadFileError(path, f"truncated or corrupt checkpoint ({_torch_reason(exc)})") from exc
     return obj
+
+
+# A PyTorch checkpoint is a zip whose members torch.save stores uncompressed; these bound what a
+# hostile file can make torch unpack before any check of its content.
+MAX_MEMBER_BYTES = 8 * 2**30  # one tensor's storage
+MAX_TOTAL_BYTES = 32 * 2**30  # a whole checkpoint (the official pose G + D + optimisers: < 2 GiB)
+MAX_EXPANSION = 100  # uncompressed / compressed size of a compressed member ("zip bomb")
+
+
+def check_archive_members(path: Path) -> None:
+    """Refuse a zip-format checkpoint whose members are too large or expand too much, from the
+    zip directory alone (nothing is decompressed); files that are not zips pass unchanged."""
+    import zipfile
+
+    if not zipfile.is_zipfile(path):
+        return
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise BadFileError(path, f"truncated or corrupt checkpoint archive ({exc})") from exc
+    total = 0
+    for info in members:
+        total += info.file_size
+        if info.file_size > MAX_MEMBER_BYTES:
+            raise BadFileError(
+                path, f"member {info.filename} unpacks to {info.file_size} bytes (limit {MAX_MEMBER_BYTES})"
+            )
+        if info.compress_type != zipfile.ZIP_STORED and info.file_size > MAX_EXPANSION * max(
+            1, info.compress_size
+        ):
+            raise BadFileError(
+                path,
+                f"member {info.filename} expands {info.file_size} / {info.compress_size} bytes "
+                f"(over {MAX_EXPANSION}x: refused as a zip bomb)",
+            )
+    if total > MAX_TOTAL_BYTES:
+        raise BadFileError(path, f"members unpack to {total} bytes in all (limit {MAX_TOTAL_BYTES})")
 
 
 def _torch_reason(exc: BaseException) -> str:
