@@ -139,9 +139,9 @@ def output_dtype(input_dtype: np.dtype, out_path: Path, channels: int) -> np.dty
 
 
 # ----------------------------------------------------------------------------- running
-def _load(path: Path, expected_hw: tuple[int, int] | None = None) -> tuple[torch.Tensor, np.dtype]:
+def _load(path: Path, expected_hw: tuple[int, int]) -> tuple[torch.Tensor, np.dtype]:
     arr = read_image(path)
-    if expected_hw is not None and arr.shape[:2] != expected_hw:
+    if arr.shape[:2] != expected_hw:
         raise BadFileError(path, f"decoded size {arr.shape[0]}x{arr.shape[1]} differs from its header")
     return to_signed_unit(arr, path), arr.dtype
 
