@@ -99,9 +99,19 @@ def test_an_untrustworthy_newest_checkpoint_is_skipped_with_one_warning(run, cap
 
 
 def test_a_model_that_does_not_fit_the_checkpoint_is_one_line(run, capsys):
-    """config.yaml deleted (so the section check cannot see it) and the model changed."""
+    """config.yaml deleted (so the section check cannot see it) and the model changed: the
+    checkpoints' own record of their run refuses it; checkpoints of older releases, which carry
+    no such record, fail on the first tensor that does not fit."""
     (run / "config.yaml").unlink()
     capsys.readouterr()
+    assert main(_argv(run, "train.max_steps=8", "model.ngf=8")) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "step_00000006 was written by a run with a different model" in err[0], err
+    for meta in run.glob("checkpoints/step_*/meta.json"):  # as an older release wrote them
+        record = json.loads(meta.read_text())
+        del record["run"]
+        meta.write_text(json.dumps(record))
+    (run / "config.yaml").unlink(missing_ok=True)
     assert main(_argv(run, "train.max_steps=8", "model.ngf=8")) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1, err

@@ -294,3 +294,18 @@ def test_full_disk_at_a_checkpoint_write_is_one_line(small_disk, capsys):
     assert ".tmp_step_00000002" in err[0]
     assert not _tmp_folders(run)  # the partial checkpoint was removed, freeing the space
     assert shutil.disk_usage(small_disk).free > 200_000
+
+
+def test_a_checkpoint_of_another_run_is_refused_when_config_yaml_is_gone(tmp_path, capsys):
+    """Checkpoints carry the run's model/discriminator/data sections: deleting config.yaml and
+    changing the data must not resume from the other run's weights (same shapes, silent before)."""
+    run = tmp_path / "run"
+    assert main(_argv(run, "train.max_steps=2")) == 0
+    (run / "config.yaml").unlink()
+    assert main(_argv(run, "train.max_steps=4", "data.options.seed=7")) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert (
+        len(err) == 1
+        and "was written by a run with a different model, discriminator or data section" in err[-1]
+    )
+    assert main(_argv(run, "train.max_steps=4")) == 0  # the same run resumes

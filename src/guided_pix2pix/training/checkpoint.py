@@ -79,14 +79,21 @@ def checkpoint_dir(root: Path, step: int) -> Path:
     return root / f"{PREFIX}{step:08d}"
 
 
-def save_checkpoint(root: Path, step: int, state: dict, generator, keep_last: int) -> Path:
-    """Write checkpoint `step` under `root` atomically; then delete all but the newest `keep_last`."""
+def save_checkpoint(
+    root: Path, step: int, state: dict, generator, keep_last: int, run: str | None = None
+) -> Path:
+    """Write checkpoint `step` under `root` atomically; then delete all but the newest `keep_last`.
+
+    run: the run's identity (`run_folder.run_identity`), recorded in meta.json so that a resume
+    can be checked against it even without the run folder's config.yaml."""
     final = checkpoint_dir(root, step)
     with atomic_folder(final, f"checkpoint write failed at step {step}") as tmp:
         torch_save(state, tmp / STATE)
         generator.save_pretrained(tmp / GENERATOR)
         files = sorted(p for p in tmp.rglob("*") if p.is_file())
-        meta = {"step": step, "sha256": {str(p.relative_to(tmp)): sha256_file(p) for p in files}}
+        meta: dict = {"step": step, "sha256": {str(p.relative_to(tmp)): sha256_file(p) for p in files}}
+        if run is not None:
+            meta["run"] = run
         (tmp / META).write_text(json.dumps(meta, indent=1))  # inside the folder that is renamed last
     prune_checkpoints(root, step, keep_last)
     return final

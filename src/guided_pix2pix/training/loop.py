@@ -65,6 +65,7 @@ from .run_folder import (
     MetricsLog,
     RunFolderLock,
     prepare_run_folder,
+    run_identity,
 )
 from .sampling import FakePool, StepBatchSampler, step_generator
 from .schedules import LR_POLICIES, apply_configured_lr
@@ -331,11 +332,14 @@ def training_state(step: int, parts: TrainingParts, sched_G, sched_D, counters: 
     return state
 
 
-def _save(accelerator, root: Path, step: int, state: dict, generator: Generator, keep_last: int) -> None:
-    """Checkpoint `step` from the main process; every process waits for it."""
+def _save(
+    accelerator, root: Path, step: int, state: dict, generator: Generator, keep_last: int, run: str
+) -> None:
+    """Checkpoint `step` from the main process (its meta.json records the run's identity `run`);
+    every process waits for it."""
     if accelerator.is_main_process:
         try:
-            save_checkpoint(root, step, state, generator, keep_last)
+            save_checkpoint(root, step, state, generator, keep_last, run=run)
         except OSError as exc:
             raise BadFileError(
                 root, f"checkpoint write failed at step {step} ({exc.strerror or exc})"
@@ -362,6 +366,7 @@ def train(cfg: RunConfig | dict, out_dir: str | Path, progress: bool = True) -> 
     from ..data import build_dataset
 
     cfg = as_run_config(cfg)
+    identity = run_identity(cfg)
     out_dir = Path(out_dir)
     t, d = cfg.train, cfg.data
     accelerator = make_accelerator(cpu=t.device == "cpu", precision=t.precision)
@@ -530,13 +535,13 @@ def train(cfg: RunConfig | dict, out_dir: str | Path, progress: bool = True) -> 
             if (step % t.save_every == 0 and bad_streak == 0) or step == max_steps:
                 counters = {"bad_streak": bad_streak, "bad_total": bad_total}
                 state = training_state(step, parts, sched_G, sched_D, counters)
-                _save(accelerator, out_dir / CHECKPOINTS, step, state, parts.G_raw, t.keep_last)
+                _save(accelerator, out_dir / CHECKPOINTS, step, state, parts.G_raw, t.keep_last, identity)
                 last_saved = step
             if stop.requested(accelerator):
                 if last_saved != step:
                     counters = {"bad_streak": bad_streak, "bad_total": bad_total}
                     state = training_state(step, parts, sched_G, sched_D, counters)
-                    _save(accelerator, out_dir / CHECKPOINTS, step, state, parts.G_raw, t.keep_last)
+                    _save(accelerator, out_dir / CHECKPOINTS, step, state, parts.G_raw, t.keep_last, identity)
                     last_saved = step
                 bar.close()
                 log.close()

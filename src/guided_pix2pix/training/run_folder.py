@@ -29,7 +29,7 @@ from ..errors import BadFileError, BadOptionError
 from ..files.atomic import write_text_atomic
 from ..nn.generator import CONFIG_NAME, WEIGHTS_NAME, Generator
 from ..nn.pretrained import is_pretrained_name, resolve_pretrained
-from .checkpoint import list_checkpoints
+from .checkpoint import list_checkpoints, read_meta
 from .config import RunConfig, dump_config, read_yaml_mapping
 
 CHECKPOINTS = "checkpoints"
@@ -39,6 +39,13 @@ GENERATOR_DIR = "generator"
 SUMMARY_FILE = "summary.json"
 LOCK_FILE = ".lock"
 SECTIONS_FIXED_FOR_RESUME = ("model", "discriminator", "data")
+
+
+def run_identity(cfg: RunConfig) -> str:
+    """The sections a resumed run must share with its checkpoints, as one JSON string; stored in
+    every checkpoint, so a resume is checked even when the run folder's config.yaml is gone."""
+    sections = cfg.to_dict()
+    return json.dumps({name: sections[name] for name in SECTIONS_FIXED_FOR_RESUME}, sort_keys=True)
 
 
 class RunFolderLock:
@@ -104,7 +111,24 @@ def prepare_run_folder(out_dir: Path, cfg: RunConfig) -> None:
                     f"{out_dir} holds a run with a different '{section}' section; resume with the same "
                     "config or choose another --out",
                 )
+    else:  # no config.yaml: the newest checkpoint's record of its run must match
+        _check_checkpoints_belong(out_dir, cfg)
     write_text_atomic(config_path, dump_config(cfg))
+
+
+def _check_checkpoints_belong(out_dir: Path, cfg: RunConfig) -> None:
+    for folder in reversed(list_checkpoints(out_dir / CHECKPOINTS)):
+        try:
+            recorded = read_meta(folder).get("run")
+        except BadFileError:
+            continue  # a damaged checkpoint: the resume skips it and says so
+        if recorded is not None and recorded != run_identity(cfg):
+            raise BadOptionError(
+                "--out",
+                f"{folder} was written by a run with a different model, discriminator or data section "
+                "(and the run's config.yaml is gone); resume with the same config or choose another --out",
+            )
+        return
 
 
 class MetricsLog:
