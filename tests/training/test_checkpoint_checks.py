@@ -10,35 +10,17 @@ from pathlib import Path
 
 import pytest
 import torch
-from run_helpers import TINY
+from run_helpers import fault_argv, good_checkpoints
 
 from guided_pix2pix.cli import main
 from guided_pix2pix.files.atomic import sha256_file
-from guided_pix2pix.training.checkpoint import list_checkpoints, verify_checkpoint
-
-ARGS = [*TINY, "train.val_every=0", "train.image_every=1000", "train.save_every=2"]
-
-
-def _argv(run: Path, *extra: str) -> list[str]:
-    return ["train", "--config", "synthetic_depth", "--out", str(run), "--no-progress", *ARGS, *extra]
-
-
-def _good(run: Path) -> list[int]:
-    steps = []
-    for folder in list_checkpoints(run / "checkpoints"):
-        try:
-            verify_checkpoint(folder)
-            steps.append(int(folder.name.split("_")[1]))
-        except ValueError:
-            pass
-    return steps
 
 
 @pytest.fixture(scope="module")
 def six_steps(tmp_path_factory) -> Path:
     """A finished run of 6 steps with checkpoints at 2, 4 and 6."""
     run = tmp_path_factory.mktemp("six") / "run"
-    assert main(_argv(run, "train.max_steps=6")) == 0
+    assert main(fault_argv(run, "train.max_steps=6")) == 0
     return run
 
 
@@ -91,7 +73,7 @@ def test_an_untrustworthy_newest_checkpoint_is_skipped_with_one_warning(run, cap
     damage, problem = BROKEN[case]
     damage(run / "checkpoints" / "step_00000006")
     capsys.readouterr()
-    assert main(_argv(run, "train.max_steps=7")) == 0
+    assert main(fault_argv(run, "train.max_steps=7")) == 0
     captured = capsys.readouterr()
     warnings = [line for line in captured.err.splitlines() if "skipping checkpoint" in line]
     assert len(warnings) == 1 and "step_00000006" in warnings[0] and problem in warnings[0], captured.err
@@ -104,7 +86,7 @@ def test_a_model_that_does_not_fit_the_checkpoint_is_one_line(run, capsys):
     no such record, fail on the first tensor that does not fit."""
     (run / "config.yaml").unlink()
     capsys.readouterr()
-    assert main(_argv(run, "train.max_steps=8", "model.ngf=8")) == 2
+    assert main(fault_argv(run, "train.max_steps=8", "model.ngf=8")) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "step_00000006 was written by a run with a different model" in err[0], err
     for meta in run.glob("checkpoints/step_*/meta.json"):  # as an older release wrote them
@@ -112,7 +94,7 @@ def test_a_model_that_does_not_fit_the_checkpoint_is_one_line(run, capsys):
         del record["run"]
         meta.write_text(json.dumps(record))
     (run / "config.yaml").unlink(missing_ok=True)
-    assert main(_argv(run, "train.max_steps=8", "model.ngf=8")) == 2
+    assert main(fault_argv(run, "train.max_steps=8", "model.ngf=8")) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1, err
     assert "step_00000006/state.pt: tensor" in err[0] and "expected shape" in err[0], err
@@ -125,11 +107,11 @@ def test_pruning_keeps_the_good_lineage_past_corrupt_newer_checkpoints(run, caps
     for step in (4, 6):
         (run / "checkpoints" / f"step_{step:08d}" / "state.pt").write_bytes(b"corrupt")
     capsys.readouterr()
-    assert main(_argv(run, "train.max_steps=5", "train.keep_last=1")) == 0
+    assert main(fault_argv(run, "train.max_steps=5", "train.keep_last=1")) == 0
     assert "step_00000002 at step 3" in capsys.readouterr().out
-    assert _good(run) == [5]  # 2 pruned only once the newer good 4, then 5, existed
+    assert good_checkpoints(run) == [5]  # 2 pruned only once the newer good 4, then 5, existed
     assert (run / "checkpoints" / "step_00000006").is_dir()  # the corrupt one is left for the user
-    assert main(_argv(run, "train.max_steps=6", "train.keep_last=1")) == 0
+    assert main(fault_argv(run, "train.max_steps=6", "train.keep_last=1")) == 0
     assert "step_00000005 at step 6" in capsys.readouterr().out
 
 
@@ -138,7 +120,7 @@ def test_a_metrics_line_that_is_not_an_object_is_one_line(run, capsys):
     lines = path.read_text().splitlines()
     path.write_text("\n".join([lines[0], "[1, 2]", *lines[2:]]) + "\n")
     capsys.readouterr()
-    assert main(_argv(run, "train.max_steps=7")) == 2
+    assert main(fault_argv(run, "train.max_steps=7")) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "metrics.jsonl: line 2 is not a metrics record" in err[0], err
     assert path.read_text().splitlines()[1] == "[1, 2]"  # nothing rewritten
@@ -146,6 +128,6 @@ def test_a_metrics_line_that_is_not_an_object_is_one_line(run, capsys):
 
 def test_a_run_folder_config_that_is_not_a_mapping_is_one_line(run, capsys):
     (run / "config.yaml").write_text("- 1\n- 2\n")
-    assert main(_argv(run, "train.max_steps=7")) == 2
+    assert main(fault_argv(run, "train.max_steps=7")) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "config.yaml: a run folder's config must be a YAML mapping, found list" in err[0]

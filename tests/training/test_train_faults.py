@@ -14,51 +14,29 @@ from pathlib import Path
 
 import pytest
 import torch
-from run_helpers import TINY as BASE_TINY
-from run_helpers import read_losses, read_records
+from run_helpers import fault_argv, good_checkpoints, read_losses, read_records
 from safetensors.torch import load_file
 
 from guided_pix2pix.cli import main
-from guided_pix2pix.training.checkpoint import list_checkpoints, verify_checkpoint
+from guided_pix2pix.training.checkpoint import list_checkpoints
 
-TINY = [
-    *BASE_TINY,
-    "train.val_every=0",
-    "train.image_every=1000",
-    "train.save_every=2",
-]
 STEPS = 8
 GAN = ["discriminator.ndf=4", "train.lambda_gan=1.0", "train.lr_policy=constant"]
-
-
-def _argv(run: Path, *extra: str) -> list[str]:
-    return ["train", "--config", "synthetic_depth", "--out", str(run), "--no-progress", *TINY, *extra]
-
-
-def _good_checkpoints(run: Path) -> list[int]:
-    steps = []
-    for folder in list_checkpoints(run / "checkpoints"):
-        try:
-            verify_checkpoint(folder)
-            steps.append(int(folder.name.split("_")[1]))
-        except ValueError:
-            pass
-    return steps
 
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory) -> Path:
     """An uninterrupted run of STEPS steps, in this process."""
     run = tmp_path_factory.mktemp("reference") / "run"
-    assert main(_argv(run, f"train.max_steps={STEPS}")) == 0
+    assert main(fault_argv(run, f"train.max_steps={STEPS}")) == 0
     return run
 
 
 def test_same_seed_same_trajectory_other_seed_another(reference, tmp_path):
     """Determinism on CPU: a fresh run with the same seed reproduces the losses bit for bit."""
     again, other = tmp_path / "again", tmp_path / "other"
-    assert main(_argv(again, "train.max_steps=4")) == 0
-    assert main(_argv(other, "train.max_steps=4", "train.seed=1")) == 0
+    assert main(fault_argv(again, "train.max_steps=4")) == 0
+    assert main(fault_argv(other, "train.max_steps=4", "train.seed=1")) == 0
     ref = {s: v for s, v in read_losses(reference).items() if s <= 4}
     assert read_losses(again) == ref
     assert read_losses(other) != ref
@@ -68,7 +46,7 @@ def test_same_seed_same_trajectory_other_seed_another(reference, tmp_path):
 @pytest.mark.parametrize("victim", ["state.pt", "generator/model.safetensors", "meta.json"])
 def test_corrupt_newest_checkpoint_is_reported_and_the_previous_one_used(reference, tmp_path, capsys, victim):
     run = tmp_path / "run"
-    assert main(_argv(run, "train.max_steps=4")) == 0
+    assert main(fault_argv(run, "train.max_steps=4")) == 0
     newest = run / "checkpoints" / "step_00000004"
     path = newest / victim
     data = bytearray(path.read_bytes())
@@ -82,7 +60,7 @@ def test_corrupt_newest_checkpoint_is_reported_and_the_previous_one_used(referen
     leftover.mkdir()
     (leftover / "state.pt").write_bytes(b"half a checkpoint")
     capsys.readouterr()
-    assert main(_argv(run, "train.max_steps=6")) == 0
+    assert main(fault_argv(run, "train.max_steps=6")) == 0
     captured = capsys.readouterr()
     warning = [line for line in captured.err.splitlines() if "skipping checkpoint" in line]
     assert len(warning) == 1 and "step_00000004" in warning[0], captured.err
@@ -92,7 +70,7 @@ def test_corrupt_newest_checkpoint_is_reported_and_the_previous_one_used(referen
     ref = {s: v for s, v in read_losses(reference).items() if s <= 6}
     assert read_losses(run) == ref  # the corrupt checkpoint's steps were redone, exactly
     assert not leftover.exists()  # the next write of that step replaced the leftover
-    assert sorted(_good_checkpoints(run)) == [2, 4, 6]
+    assert sorted(good_checkpoints(run)) == [2, 4, 6]
 
 
 # ----------------------------------------------------------------------------- kill -9
@@ -100,7 +78,7 @@ def _start(run: Path, log: Path) -> subprocess.Popen:
     # the same intra-op thread count as this process (tests/conftest.py), so that float sums
     # are ordered as in the in-process reference run
     env = {**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads()), "PYTHONUNBUFFERED": "1"}
-    cmd = [sys.executable, "-m", "guided_pix2pix.cli", *_argv(run, f"train.max_steps={STEPS}")]
+    cmd = [sys.executable, "-m", "guided_pix2pix.cli", *fault_argv(run, f"train.max_steps={STEPS}")]
     return subprocess.Popen(cmd, stdout=open(log, "w"), stderr=subprocess.STDOUT, env=env)
 
 
@@ -161,9 +139,9 @@ def test_kill_9_at_any_moment_then_rerun_resumes_and_matches(reference, tmp_path
     n = 0
     proc, log = launch(n)
     assert _kill_when(proc, lambda: _logged_step(run) >= 1 and not list_checkpoints(run / "checkpoints"))
-    moments.append(("before the first checkpoint", _good_checkpoints(run)))
+    moments.append(("before the first checkpoint", good_checkpoints(run)))
     check_resumed(log)
-    expected_resume = max(_good_checkpoints(run), default=0)
+    expected_resume = max(good_checkpoints(run), default=0)
 
     # 2. during checkpoint writes: kill the moment a temporary checkpoint folder appears (state.pt
     #    being written), then the moment its generator/ appears (state.pt done, weights being
@@ -185,7 +163,7 @@ def test_kill_9_at_any_moment_then_rerun_resumes_and_matches(reference, tmp_path
         assert _kill_when(proc, writing_checkpoint)
         check_resumed(log)
         left = _tmp_folders(run)
-        good = _good_checkpoints(run)
+        good = good_checkpoints(run)
         if left:
             landed += 1
             moments.append(
@@ -204,8 +182,8 @@ def test_kill_9_at_any_moment_then_rerun_resumes_and_matches(reference, tmp_path
     target = expected_resume + 3
     assert _kill_when(proc, lambda: _logged_step(run) >= target)
     check_resumed(log)
-    moments.append((f"after step {target} was logged", _good_checkpoints(run)))
-    expected_resume = max(_good_checkpoints(run), default=0)
+    moments.append((f"after step {target} was logged", good_checkpoints(run)))
+    expected_resume = max(good_checkpoints(run), default=0)
 
     # 4. the same command, to the end
     n += 1
@@ -227,7 +205,7 @@ def test_non_finite_losses_are_skipped_counted_and_stop_the_run(tmp_path, capsys
     after max_bad_steps in a row the run stops with one line, the last good checkpoint intact;
     rerunning with a sane train.lr resumes from it."""
     run = tmp_path / "run"
-    common = _argv(run, *GAN, "train.max_bad_steps=3")  # checkpoints every 2 steps
+    common = fault_argv(run, *GAN, "train.max_bad_steps=3")  # checkpoints every 2 steps
     assert main([*common, "train.max_steps=2"]) == 0
     good = run / "checkpoints" / "step_00000002"
     before = {p.name: p.read_bytes() for p in good.rglob("*") if p.is_file()}
@@ -244,7 +222,7 @@ def test_non_finite_losses_are_skipped_counted_and_stop_the_run(tmp_path, capsys
     assert [r["bad_steps"] for r in records] == [0, 0, 0, 1, 2, 3]
     assert all(r["loss_G"] != r["loss_G"] for r in records[3:5])  # NaN, logged as such
     assert records[-1]["stopped"] == "non-finite loss"
-    assert _good_checkpoints(run) == [2]  # step 4's checkpoint fell inside the bad streak: not written
+    assert good_checkpoints(run) == [2]  # step 4's checkpoint fell inside the bad streak: not written
     assert {p.name: p.read_bytes() for p in good.rglob("*") if p.is_file()} == before
     # the remedy: rerun with the old learning rate; it resumes from the good checkpoint (step 2)
     assert main([*common, "train.max_steps=4", "train.lr=1e-3"]) == 0
@@ -252,7 +230,7 @@ def test_non_finite_losses_are_skipped_counted_and_stop_the_run(tmp_path, capsys
     assert "step_00000002 at step 3" in out and "train.lr changed" not in out, out  # its own lr
     after = [r for r in read_records(run) if r["step"] > 2]
     assert [r["step"] for r in after] == [3, 4]
-    assert _good_checkpoints(run) == [2, 4]
+    assert good_checkpoints(run) == [2, 4]
     assert all(r["loss_G"] == r["loss_G"] and r["bad_steps"] == 0 and r["lr"] == 1e-3 for r in after), after
 
 
@@ -276,7 +254,7 @@ def test_unwritable_run_folder_fails_before_training(tmp_path, capsys):
         # root ignores permission bits, so chmod 0o500 proves nothing here; the other two are real faults
         print("running as root: the chmod case is left out")
     for what, out in _unwritable_cases(tmp_path):
-        code = main(_argv(out, "train.max_steps=1"))
+        code = main(fault_argv(out, "train.max_steps=1"))
         err = capsys.readouterr().err.strip().splitlines()
         assert code == 2 and len(err) == 1, (what, err)
         assert str(out) in err[0] and "not writable" in err[0], (what, err)
@@ -287,7 +265,7 @@ def test_full_disk_at_a_checkpoint_write_is_one_line(small_disk, capsys):
     """The first checkpoint (~700 KB) does not fit on the 300 KB disk: one line naming the
     checkpoint and the OS reason, exit 2, and the half-written folder removed."""
     run = small_disk / "run"
-    code = main(_argv(run, "train.max_steps=4"))
+    code = main(fault_argv(run, "train.max_steps=4"))
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1, err
     assert "checkpoint write failed at step 2" in err[0] and "No space left on device" in err[0], err
@@ -300,12 +278,12 @@ def test_a_checkpoint_of_another_run_is_refused_when_config_yaml_is_gone(tmp_pat
     """Checkpoints carry the run's model/discriminator/data sections: deleting config.yaml and
     changing the data must not resume from the other run's weights (same shapes, silent before)."""
     run = tmp_path / "run"
-    assert main(_argv(run, "train.max_steps=2")) == 0
+    assert main(fault_argv(run, "train.max_steps=2")) == 0
     (run / "config.yaml").unlink()
-    assert main(_argv(run, "train.max_steps=4", "data.options.seed=7")) == 2
+    assert main(fault_argv(run, "train.max_steps=4", "data.options.seed=7")) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert (
         len(err) == 1
         and "was written by a run with a different model, discriminator or data section" in err[-1]
     )
-    assert main(_argv(run, "train.max_steps=4")) == 0  # the same run resumes
+    assert main(fault_argv(run, "train.max_steps=4")) == 0  # the same run resumes
