@@ -28,11 +28,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from guided_pix2pix.data import build_dataset
 from guided_pix2pix.data.depth import downsample_interval, upsample_to
 from guided_pix2pix.data.middlebury import motorcycle_rgbd
 from guided_pix2pix.evaluation.baselines import DEPTH_BASELINES
-from guided_pix2pix.evaluation.engine import tune_on_dataset
+from guided_pix2pix.evaluation.engine import default_tuning_dataset, tune_on_dataset
 from guided_pix2pix.files.images import read_image, write_image
 from guided_pix2pix.metrics.depth import depth_errors_metric
 from guided_pix2pix.nn.pretrained import pretrained_index
@@ -74,8 +73,7 @@ def main() -> None:
         low_m = read_image(work / f"low_x{scale}.png")[..., 0].astype(np.float32) / 1000.0
         bicubic = upsample_to(torch.from_numpy(low_m)[None, None], (H, W))[0, 0].numpy()
         row["bicubic"] = rmse_cm(bicubic, depth_m, valid)
-        tuning = build_dataset("synthetic_depth", split="val", size=(256, 256), count=16, scale=scale)
-        params = tune_on_dataset("depth", list(FILTERS), tuning)
+        params = tune_on_dataset("depth", list(FILTERS), default_tuning_dataset(scale, "A"))
         lo, hi = float(low_m.min()), float(low_m.max())  # the input's own range, as translate normalises
         x = torch.from_numpy((bicubic - lo) / (hi - lo) * 2 - 1)[None, None].float().clamp(-1, 1)
         guide = torch.from_numpy(rgb).permute(2, 0, 1)[None].float() / 127.5 - 1

@@ -15,7 +15,17 @@ from typing import cast
 from ..data import build_dataset
 from ..errors import BadOptionError
 from ..evaluation.baselines import BASELINES, check_baseline_names
-from ..evaluation.engine import PAGE, RESULTS, TASK_PLANS, build_datasets, evaluate_model, tune_on_dataset
+from ..evaluation.engine import (
+    PAGE,
+    RESULTS,
+    TASK_PLANS,
+    TUNE_ITEMS,
+    TUNE_SIZE,
+    build_datasets,
+    default_tuning_dataset,
+    evaluate_model,
+    tune_on_dataset,
+)
 from ..files.outputs import check_outputs_apart
 from ..metrics import METRICS, load_classifier
 from ..metrics.registry import parse_metric_names
@@ -24,9 +34,6 @@ from ..nn.devices import resolve_device
 from ..nn.pretrained import PREFIX, is_pretrained_name, pretrained_index
 from ..training.config import RunConfig, load_config
 from ..training.run_folder import CONFIG_FILE, load_generator, run_folder_of
-
-TUNE_ITEMS = 16  # default validation scenes for tuning the classical filters
-TUNE_SIZE = (256, 256)
 
 
 # ----------------------------------------------------------------------------- command line
@@ -95,8 +102,7 @@ def _tuned_parameters(
         source = f"{tune_on} (split val)"
     else:
         scale, protocol = getattr(evaluated, "scale", 8), getattr(evaluated, "protocol", "A")
-        options = dict(size=TUNE_SIZE, count=TUNE_ITEMS, scale=scale, protocol=protocol)
-        tuning = build_dataset("synthetic_depth", split="val", **options)
+        tuning = default_tuning_dataset(scale, protocol)
         source = f"synthetic_depth val, {TUNE_ITEMS} scenes of {TUNE_SIZE[0]}x{TUNE_SIZE[1]}, x{scale} protocol {protocol}"
     params = tune_on_dataset(task, names, tuning, batch_size)
     for name, chosen in params.items():

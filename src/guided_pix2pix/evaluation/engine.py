@@ -363,6 +363,18 @@ def build_datasets(
     return name, options, sets, task
 
 
+TUNE_ITEMS = 16  # default validation scenes for tuning the classical filters
+TUNE_SIZE = (256, 256)
+
+
+def default_tuning_dataset(scale: int = 8, protocol: str = "A"):
+    """The default validation set the depth filters are tuned on: `TUNE_ITEMS` held-out synthetic
+    scenes of `TUNE_SIZE` at the evaluated scale and protocol (never the evaluated data)."""
+    return build_dataset(
+        "synthetic_depth", split="val", size=TUNE_SIZE, count=TUNE_ITEMS, scale=scale, protocol=protocol
+    )
+
+
 @torch.no_grad()
 def tune_on_dataset(task: str, names: list[str], dataset, batch_size: int = 4) -> dict[str, dict]:
     """Tune the named baselines' parameters on a validation `dataset` by the task's tune metric
