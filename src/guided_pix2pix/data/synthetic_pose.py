@@ -6,7 +6,8 @@ plain background. An item shows the same figure twice: in pose P (input) and pos
 (target), with the 18 keypoint heat-maps of pose Q as guide, as the official DeepFashion
 pickles pair them. Heat-maps are ``2 * exp(-d^2 / (2 sigma^2)) - 1`` in [-1, 1] (-1 far from
 the joint, 1 on it; a keypoint outside the image leaves its map at -1), sigma = 1.2 % of
-the image height, at least 1.5 px. Images are rendered as uint8 and scaled to [-1, 1].
+the image height, at least 1.5 px (`data.keypoints.keypoint_heatmaps`). Images are rendered as
+uint8 and scaled to [-1, 1].
 
 Keypoint order (OpenPose-18): nose, neck, Rsho, Relb, Rwri, Lsho, Lelb, Lwri, Rhip, Rknee,
 Rank, Lhip, Lknee, Lank, Reye, Leye, Rear, Lear. The figure faces the camera, so its right
@@ -20,13 +21,11 @@ import colorsys
 import numpy as np
 import torch
 
+from .keypoints import KEYPOINTS
+from .keypoints import keypoint_heatmaps as heatmaps
 from .synthetic_common import SyntheticDataset
 
 _STREAM = 2
-KEYPOINTS = (
-    "nose", "neck", "Rsho", "Relb", "Rwri", "Lsho", "Lelb", "Lwri", "Rhip",
-    "Rknee", "Rank", "Lhip", "Lknee", "Lank", "Reye", "Leye", "Rear", "Lear",
-)  # fmt: skip
 K = {name: i for i, name in enumerate(KEYPOINTS)}
 
 
@@ -182,23 +181,6 @@ def render_figure(fig: dict, pts: np.ndarray, size: tuple[int, int]) -> np.ndarr
         p = pts[K[eye]]
         canvas.capsule(p, p, max(0.008 * hp, 0.6), flat(np.zeros(3, np.float32)))
     return (np.clip(canvas.img, 0, 1) * 255 + 0.5).astype(np.uint8)
-
-
-def heatmaps(pts: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """(18, H, W) float32 maps in [-1, 1]: 2 * exp(-d^2 / 2 sigma^2) - 1 around each keypoint."""
-    H, W = size
-    sigma = max(1.5, 0.012 * H)
-    maps = np.full((len(pts), H, W), -1.0, np.float32)
-    reach = int(np.ceil(4 * sigma))
-    for k, (x, y) in enumerate(pts):
-        if not (0 <= x < W and 0 <= y < H):
-            continue  # outside the image: a missing keypoint, as in DeepFashion
-        r0, r1 = max(int(y) - reach, 0), min(int(y) + reach + 1, H)
-        c0, c1 = max(int(x) - reach, 0), min(int(x) + reach + 1, W)
-        ys, xs = np.mgrid[r0:r1, c0:c1]
-        g = np.exp(-((xs + 0.5 - x) ** 2 + (ys + 0.5 - y) ** 2) / (2 * sigma**2))
-        maps[k, r0:r1, c0:c1] = 2 * g - 1
-    return maps
 
 
 class SyntheticPoseDataset(SyntheticDataset):
