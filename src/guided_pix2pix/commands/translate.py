@@ -4,6 +4,8 @@ Files: ``--input a.png --guide g.npy --out out.png`` writes one image (format fr
 of ``--out``; if ``--out`` is a folder, ``OUT/<input stem><input suffix>``). Folders: inputs
 and guides are matched by file stem (``0001.png`` <-> ``0001.npy``); every stem needs a
 partner, and the outputs go to folder ``--out`` as ``<input stem><input suffix>``.
+A pose guide may be a keypoint JSON file (ours or OpenPose's, `data.keypoints`): for a
+model with 18 guide channels it is drawn as 18 heat-maps at its input's size.
 
 Values are mapped as `FolderDataset` maps them for training (`files.values`: uint8 / 255 and
 uint16 / 65535 to [-1, 1]; float arrays used as stored, in [-1, 1]), and each output is written
@@ -28,6 +30,7 @@ import numpy as np
 import torch
 
 from ..data.depth import DepthScaling, input_to_sensor_depth, sensor_depth_to_input
+from ..data.keypoints import N_KEYPOINTS, is_keypoint_file, read_keypoints, read_pose_guide
 from ..errors import BadFileError, BadOptionError
 from ..files.images import pair_by_stem, probe_image, read_image, write_image
 from ..files.outputs import check_outputs_apart
@@ -43,7 +46,10 @@ def add_arguments(parser) -> None:
     )
     parser.add_argument("--input", required=True, type=Path, help="input image file or folder")
     parser.add_argument(
-        "--guide", required=True, type=Path, help="guide file or folder (.npy/.npz: many channels)"
+        "--guide",
+        required=True,
+        type=Path,
+        help="guide file or folder (.npy/.npz: many channels; .json: pose keypoints)",
     )
     parser.add_argument("--out", required=True, type=Path, help="output file, or folder for folder inputs")
     parser.add_argument("--batch-size", type=int, default=8, help="images per forward pass (default 8)")
@@ -105,11 +111,24 @@ def sensor_depth_mode(model, option: str) -> bool:
     return option == "sensor" or (option == "auto" and is_depth_model)
 
 
+def probe_guide(path: Path, input_hw: tuple[int, int], guide_nc: int) -> tuple[int, int, int]:
+    """(H, W, C) of a guide file from its header; a keypoint JSON (`data.keypoints`) is read and
+    checked whole and becomes 18 heat-maps at its input's size, for pose models (18 guide channels)."""
+    if not is_keypoint_file(path):
+        return probe_image(path)
+    read_keypoints(path)
+    if guide_nc != N_KEYPOINTS:
+        problem = f"a keypoint file is a pose guide of {N_KEYPOINTS} heat-maps; the model expects {guide_nc} guide channels"
+        raise BadFileError(path, problem)
+    return input_hw[0], input_hw[1], N_KEYPOINTS
+
+
 def check_pair(model, input_path: Path, guide_path: Path, sensor: bool = False) -> tuple[int, int]:
     """(H, W) of the output (the guide's size) after checking channels and sizes from the file
     headers. Sensor depth may be smaller than its guide (it is up-sampled); otherwise the sizes match."""
     cfg = model.config
-    (h, w, c_in), (gh, gw, c_g) = probe_image(input_path), probe_image(guide_path)
+    h, w, c_in = probe_image(input_path)
+    gh, gw, c_g = probe_guide(guide_path, (h, w), cfg.guide_nc)
     for path, role, got, want in (
         (input_path, "input", c_in, cfg.input_nc),
         (guide_path, "guide", c_g, cfg.guide_nc),
@@ -153,6 +172,12 @@ def _load_input(path: Path, hw: tuple[int, int], sensor: bool):
     return sensor_depth_to_input(read_image(path), hw, path)
 
 
+def _load_guide(path: Path, hw: tuple[int, int]):
+    if is_keypoint_file(path):  # keypoint JSON: 18 heat-maps drawn at the input's size
+        return to_signed_unit(read_pose_guide(path, hw), path), None
+    return _load(path, hw)
+
+
 def _to_file(out: torch.Tensor, how, path: Path) -> np.ndarray:
     if isinstance(how, DepthScaling):
         output_dtype(how.dtype, path, out.shape[0])
@@ -172,7 +197,7 @@ def translate_pairs(
     for hw, indices in groups.items():
         for start in range(0, len(indices), batch_size):
             chunk = indices[start : start + batch_size]
-            loaded = [(_load_input(plan[i][0], hw, sensor), _load(plan[i][1], hw)) for i in chunk]
+            loaded = [(_load_input(plan[i][0], hw, sensor), _load_guide(plan[i][1], hw)) for i in chunk]
             inputs = torch.stack([x for (x, _), _ in loaded]).to(device)  # (N, C_in, H, W)
             guides = torch.stack([g for _, (g, _) in loaded]).to(device)  # (N, C_g, H, W)
             outputs = run_padded(model, inputs, guides)

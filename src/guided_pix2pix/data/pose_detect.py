@@ -97,25 +97,27 @@ def _installed(name: str) -> bool:
 @contextlib.contextmanager
 def _native_stderr_filtered():
     """Capture what native code writes to file descriptor 2 and pass on all but `_NOISE`."""
+    fd = 2  # native code writes there, whatever Python's sys.stderr is
     try:
-        fd = sys.stderr.fileno()
-    except (AttributeError, ValueError, OSError):  # no real stderr (captured, embedded)
+        if sys.stderr is not None:
+            sys.stderr.flush()
+        saved = os.dup(fd)
+    except OSError:  # no file descriptor 2 (a closed stderr): nothing to filter
         yield
         return
-    sys.stderr.flush()
-    saved = os.dup(fd)
     with tempfile.TemporaryFile() as sink:
         os.dup2(sink.fileno(), fd)
         try:
             yield
         finally:
-            sys.stderr.flush()
+            if sys.stderr is not None:
+                sys.stderr.flush()
             os.dup2(saved, fd)
             os.close(saved)
             sink.seek(0)
             text = sink.read().decode("utf-8", "replace")
             kept = [line for line in text.splitlines() if line.strip() and not _NOISE.match(line)]
-            if kept:
+            if kept and sys.stderr is not None:
                 sys.stderr.write("\n".join(kept) + "\n")
 
 
