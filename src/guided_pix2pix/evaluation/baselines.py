@@ -1,8 +1,8 @@
 """Non-learned baselines, scored beside the model with the same metrics.
 
 Depth up-sampling has bicubic up-sampling (the item's own ``input``) and three classical
-edge-aware filters from OpenCV's ximgproc module (`opencv-contrib-python-headless`), each run
-on the bicubic map with the RGB photo as guide, as a user would run them:
+edge-aware filters from OpenCV's ximgproc module (`opencv-contrib-python-headless`, wrapped in
+`nn.prefilters`), each run on the bicubic map with the RGB photo as guide, as a user would run them:
 
 | name | OpenCV call | parameters swept |
 |---|---|---|
@@ -25,79 +25,34 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ..errors import BadOptionError, UserError
-
-
-def _photo_u8(guide: torch.Tensor) -> np.ndarray:
-    """(3, H, W) network values in [-1, 1] -> (H, W, 3) uint8 BGR (OpenCV's channel order)."""
-    rgb = ((guide[:3].float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).cpu().numpy()
-    return np.ascontiguousarray(rgb[:, :, ::-1])
-
-
-def _depth_unit(x: torch.Tensor) -> np.ndarray:
-    """(1, H, W) network values in [-1, 1] -> (H, W) float32 in [0, 1]."""
-    return np.ascontiguousarray(((x[0].float() + 1) / 2).cpu().numpy())
-
-
-def _back(depth01: np.ndarray, like: torch.Tensor) -> torch.Tensor:
-    """(H, W) float in [0, 1] -> (1, H, W) network values, on `like`'s device and dtype."""
-    out = torch.from_numpy(np.clip(depth01, 0.0, 1.0).astype(np.float32))[None] * 2 - 1
-    return out.to(like.device, like.dtype)
-
-
-def _cv2_ximgproc():
-    try:
-        import cv2
-    except ImportError as exc:
-        raise UserError(
-            "the classical filters need OpenCV's contrib build: pip install opencv-contrib-python-headless"
-        ) from exc
-    if not hasattr(cv2, "ximgproc"):
-        raise UserError("cv2.ximgproc is missing: install opencv-contrib-python-headless (not opencv-python)")
-    return cv2.ximgproc
-
-
-def joint_bilateral(
-    depth: np.ndarray, photo: np.ndarray, sigma_color: float, sigma_space: float
-) -> np.ndarray:
-    """OpenCV's joint bilateral filter of `depth` (H, W) float32 guided by `photo` (H, W, 3) uint8."""
-    x = _cv2_ximgproc()
-    # d = -1: OpenCV sizes the window from sigma_space (radius 1.5 sigma_space)
-    return x.jointBilateralFilter(photo.astype(np.float32), depth, -1, float(sigma_color), float(sigma_space))
-
-
-def guided_filter(depth: np.ndarray, photo: np.ndarray, radius: int, eps: float) -> np.ndarray:
-    """OpenCV's guided filter (He et al.) of `depth` with `photo` as guide; eps for a guide in [0, 1]."""
-    x = _cv2_ximgproc()
-    return x.guidedFilter(photo, depth, int(radius), float(eps) * 255.0**2)
-
-
-def fgs(depth: np.ndarray, photo: np.ndarray, lam: float, sigma_color: float) -> np.ndarray:
-    """OpenCV's fast global smoother (Min et al.) of `depth` with `photo` as guide."""
-    x = _cv2_ximgproc()
-    return x.fastGlobalSmootherFilter(photo, depth, float(lam), float(sigma_color))
+from ..errors import BadOptionError
+from ..nn.prefilters import depth_back, depth_unit, fgs, guided_filter, joint_bilateral, photo_u8
 
 
 @dataclass(frozen=True)
 class Baseline:
     """A non-learned prediction for a task's batch.
 
-    filter: f(depth in [0, 1], photo uint8 BGR, **params) -> depth, or None for a baseline that
-    is the batch's own input; grid: parameter name -> values swept by `tune_baselines`;
+    filter: f(depth in [0, 1], photo uint8 BGR, **params) -> depth, for the depth filters;
+    function: f(batch) -> (N, C, H, W) prediction, for a parameter-free baseline; neither: the
+    batch's own input. grid: parameter name -> values swept by `tune_baselines`;
     doc: what it is, for the results' protocol notes."""
 
     doc: str
     filter: Callable[..., np.ndarray] | None = None
     grid: dict[str, Sequence[float]] = field(default_factory=dict)
+    function: Callable[[dict], torch.Tensor] | None = None
 
     def predict(self, batch: dict, params: dict | None = None) -> torch.Tensor:
-        """(N, 1, H, W) prediction for a depth batch (network values)."""
+        """(N, C, H, W) prediction for a batch (network values)."""
+        if self.function is not None:
+            return self.function(batch)
         if self.filter is None:
             return batch["input"]
         if params is None:
             raise BadOptionError("--baselines", "a classical filter needs its tuned parameters")
         outs = [
-            _back(self.filter(_depth_unit(x), _photo_u8(g), **params), x)
+            depth_back(self.filter(depth_unit(x), photo_u8(g), **params), x)
             for x, g in zip(batch["input"], batch["guide"])
         ]
         return torch.stack(outs)
@@ -126,8 +81,50 @@ DEPTH_BASELINES: dict[str, Baseline] = {
     ),
 }
 
+
+def plain_background(batch: dict) -> torch.Tensor:
+    """Pose: every pixel the median colour of the input's one-pixel border (the synthetic figures
+    and DeepFashion's photos stand on a plain background), (N, 3, H, W) network values."""
+    x = batch["input"]
+    border = torch.cat([x[:, :, 0], x[:, :, -1], x[:, :, :, 0], x[:, :, :, -1]], dim=2)  # (N, C, 2W + 2H)
+    return border.median(dim=2).values[:, :, None, None].expand_as(x).clone()
+
+
+def mean_colour_fill(batch: dict) -> torch.Tensor:
+    """Texture: the sketch with the inside of its outline filled with the mean LAB colour of the
+    patch (guide channels 0-2 where the guide's mask channel 3 is set); outside, the sketch itself
+    (grey: its L with a = b = 0). All in TextureGAN-scaled LAB, (N, 3, H, W)."""
+    from scipy import ndimage
+
+    sketch, guide = batch["input"], batch["guide"]
+    outs = []
+    for s, g in zip(sketch, guide):
+        lines = (s[0] < 0.0).cpu().numpy()  # L below 50: the dark outline and detail strokes
+        inside = torch.from_numpy(ndimage.binary_fill_holes(lines)).to(s.device)
+        patch = g[3] > 0  # the mask channel marks the patch's pixels
+        colour = g[:3][:, patch].mean(dim=1) if bool(patch.any()) else torch.zeros(3, device=s.device)
+        grey = torch.cat([s, torch.zeros_like(s), torch.zeros_like(s)])  # (1, H, W) -> (3, H, W)
+        outs.append(torch.where(inside[None], colour[:, None, None], grey))
+    return torch.stack(outs)
+
+
+POSE_BASELINES: dict[str, Baseline] = {
+    "identity": Baseline("the source image unchanged (the input)"),
+    "background": Baseline("a plain image of the input's border median colour", function=plain_background),
+}
+TEXTURE_BASELINES: dict[str, Baseline] = {
+    "mean_colour_fill": Baseline(
+        "the sketch with the inside of its outline filled with the patch's mean colour",
+        function=mean_colour_fill,
+    ),
+}
+
 # task -> its baselines by name
-BASELINES: dict[str, dict[str, Baseline]] = {"depth": DEPTH_BASELINES}
+BASELINES: dict[str, dict[str, Baseline]] = {
+    "depth": DEPTH_BASELINES,
+    "pose": POSE_BASELINES,
+    "texture": TEXTURE_BASELINES,
+}
 
 
 def check_baseline_names(task: str, names: Sequence[str]) -> list[str]:

@@ -16,6 +16,7 @@ from ..files.atomic import write_atomic, write_text_atomic
 from .backbones import BACKBONES
 from .modulation import SCHEMES, ParameterGenerator, Stage
 from .norms import NORMS
+from .prefilters import check_filter_spec, filter_depth_batch
 from .pretrained import is_pretrained_name, resolve_pretrained
 
 CONFIG_NAME = "config.json"
@@ -52,6 +53,12 @@ class GeneratorConfig:
         residual: if true, output = clamp(input + tanh(net), -1, 1) instead of tanh(net), with the
             last conv initialised to zero so that training starts from output = input; needs
             output_nc == input_nc. Not in the official networks; the quickstart's depth preset uses it.
+        input_filter: None, or a classical depth filter of `nn.prefilters.DEPTH_FILTERS` with its
+            parameters, e.g. ``{"name": "joint_bilateral", "sigma_color": 20, "sigma_space": 8}``:
+            the input is filtered (OpenCV, guided by the photo, no gradient) before the network
+            sees it, and with `residual` the output starts from that filtered map instead of the
+            bicubic one, so the network learns a correction to the filter. Needs input_nc == 1
+            and guide_nc >= 3 (depth with an RGB photo). Not in the official networks.
     """
 
     backbone: str = "resnet"
@@ -65,6 +72,7 @@ class GeneratorConfig:
     norm: str = "instance"
     bottleneck: int = 100
     residual: bool = False
+    input_filter: dict | None = None
 
     def __post_init__(self) -> None:
         choices: dict[str, dict[str, Any]] = {"backbone": BACKBONES, "conditioning": SCHEMES, "norm": NORMS}
@@ -84,6 +92,14 @@ class GeneratorConfig:
             raise BadOptionError(
                 "residual", f"needs input_nc == output_nc, got {self.input_nc} and {self.output_nc}"
             )
+        if self.input_filter is not None:
+            self.input_filter = check_filter_spec(self.input_filter)
+            if self.input_nc != 1 or self.guide_nc < 3:
+                raise BadOptionError(
+                    "input_filter",
+                    f"filters a depth map with its photo: needs input_nc 1 and guide_nc >= 3, got "
+                    f"{self.input_nc} and {self.guide_nc}",
+                )
 
     @classmethod
     def from_dict(cls, data: dict) -> GeneratorConfig:
@@ -180,6 +196,8 @@ class Generator(nn.Module):
 
     def forward(self, input: torch.Tensor, guide: torch.Tensor) -> torch.Tensor:
         self.check_inputs(input, guide)
+        if self.config.input_filter is not None:
+            input = filter_depth_batch(input, guide, self.config.input_filter)
         out = self.body(input, guide)
         if self.config.residual:
             out = torch.clamp(input + out, -1.0, 1.0)
