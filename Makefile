@@ -9,6 +9,11 @@ $(BIN)/.installed: requirements.txt pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -r requirements.txt
+	# pose detection (extra 'pose'): mediapipe 0.10.21 declares numpy<2, which pip cannot solve
+	# beside the pinned numpy 2.2; it imports and detects with it (tests/data/test_pose_detect.py),
+	# so it goes in without its declared dependencies (absl-py, attrs, flatbuffers, protobuf 4
+	# and matplotlib come from requirements.txt; jax, sentencepiece and sounddevice are unused)
+	$(BIN)/pip install -q --no-deps mediapipe==0.10.21
 	$(BIN)/pip install -q --no-deps -e .
 	touch $@
 
