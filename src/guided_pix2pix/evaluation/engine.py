@@ -44,7 +44,7 @@ from ..nn.padding import run_padded
 from ..training.config import DataSection
 from .baselines import BASELINES, check_baseline_names, tune_baselines
 from .batching import batches_by_size
-from .report import Gallery, GalleryRow, Table, write_page
+from .report import DEPTH_COLOUR_BAR, Gallery, GalleryRow, Table, write_page
 
 PAGE = "index.html"
 RESULTS = "metrics.json"
@@ -324,6 +324,7 @@ def _write_outputs(out_dir: Path, result: dict, rows: list[dict], value_columns:
         sort_by=sort_by,
         descending=descending,
         caption=f"per-image results, worst first by {sort_by} (click a metric to sort)" if sort_by else "",
+        colour_bar=DEPTH_COLOUR_BAR if result.get("task") == "depth" else None,
     )
     title = f"evaluation: {result.get('dataset', '')} {result.get('split', '')}".strip()
     write_page(out_dir / PAGE, title, tables=[Table(header, summary, "means")], gallery=gallery)

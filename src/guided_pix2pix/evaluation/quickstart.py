@@ -29,7 +29,7 @@ from ..training.config import load_config
 from ..training.loop import train
 from ..training.run_folder import GENERATOR_DIR
 from .engine import evaluate_model, tune_on_dataset
-from .report import Gallery, GalleryRow, Table, write_page
+from .report import DEPTH_COLOUR_BAR, Gallery, GalleryRow, Table, write_page
 
 PRESET = "synthetic_depth"
 HELD_OUT_SCENES = 64  # synthetic test scenes (a split disjoint from training and validation)
@@ -178,6 +178,7 @@ def _gallery(rows: list[GalleryRow]) -> Gallery:
         value_columns=["bFT RMSE (cm)", "bicubic RMSE (cm)"],
         rows=rows,
         caption="The Middlebury pair and the first held-out synthetic scenes (depth in colour: near dark, far yellow)",
+        colour_bar=DEPTH_COLOUR_BAR,
     )
 
 

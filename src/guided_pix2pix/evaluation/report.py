@@ -5,18 +5,25 @@ gallery's images as PNG files in a folder beside it (``<stem>_images/``), refere
 relative links, so the page opens from disk and can be copied with its folder. The gallery is
 sortable by any value column (click its header); it starts sorted by `Gallery.sort_by`.
 No external scripts or styles are loaded.
+
+Pages fit a laptop screen (1280 px wide): the body is at most `MAX_WIDTH` px, tables wrap their
+text and shrink to the page, gallery pictures scale down with their columns (at most 256 px),
+and anything still wider scrolls inside its own box, never the page. A gallery of depth maps
+carries a colour bar (`Gallery.colour_bar`, e.g. `DEPTH_COLOUR_BAR`: the viridis map of
+`data.visualize.depth_colours`, near to far).
 """
 
 from __future__ import annotations
 
 import html
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from ..data.visualize import depth_colours
 from ..errors import BadFileError
 from ..files.atomic import write_text_atomic
 from ..files.images import write_image
@@ -42,10 +49,25 @@ class GalleryRow:
     values: dict[str, float] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class ColourBar:
+    """A colour scale drawn above a gallery: `caption`, the labels of its `low` and `high` ends,
+    and the map itself, a function (N, 1, H, W) in [-1, 1] -> (N, 3, H, W) RGB in [0, 1]."""
+
+    caption: str
+    low: str
+    high: str
+    colours: Callable = depth_colours
+
+
+DEPTH_COLOUR_BAR = ColourBar("depth colours (each map spans its own range)", "near", "far")
+
+
 @dataclass
 class Gallery:
     """Rows of images with numbers. sort_by: a value column to sort on at load (None: as given);
-    descending: sort largest first (set it to put the worst first for a lower-is-better metric)."""
+    descending: sort largest first (set it to put the worst first for a lower-is-better metric);
+    colour_bar: the colour scale of its false-colour pictures (e.g. `DEPTH_COLOUR_BAR`), or None."""
 
     image_columns: Sequence[str]
     value_columns: Sequence[str]
@@ -53,17 +75,29 @@ class Gallery:
     sort_by: str | None = None
     descending: bool = True
     caption: str = ""
+    colour_bar: ColourBar | None = None
 
 
-_STYLE = """
-body { font-family: sans-serif; margin: 1.5em; }
-table { border-collapse: collapse; margin-bottom: 1.5em; }
-th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: right; vertical-align: middle; }
-th { background: #f0f0f0; }
-th.sortable { cursor: pointer; text-decoration: underline dotted; }
-td.label { text-align: left; font-family: monospace; }
-td img { max-width: 256px; max-height: 256px; image-rendering: pixelated; display: block; }
-caption { text-align: left; font-weight: bold; padding: 4px 0; }
+MAX_WIDTH = 1200  # px: the page's content width, inside a 1280 px laptop window with margins
+
+_STYLE = f"""
+body {{ font-family: sans-serif; margin: 1.5em auto; padding: 0 1em; max-width: {MAX_WIDTH}px; }}
+p, h1 {{ overflow-wrap: anywhere; }}
+.scroll {{ max-width: 100%; overflow-x: auto; margin-bottom: 1.5em; }}
+table {{ border-collapse: collapse; max-width: 100%; }}
+table.gallery {{ width: 100%; table-layout: fixed; }}
+th, td {{ border: 1px solid #ccc; padding: 4px 6px; text-align: right; vertical-align: middle;
+  overflow-wrap: anywhere; }}
+th {{ background: #f0f0f0; }}
+th.sortable {{ cursor: pointer; text-decoration: underline dotted; }}
+th.label {{ width: 11em; }}
+th.value {{ width: 7em; }}
+td.label {{ text-align: left; font-family: monospace; word-break: break-all; }}
+td img {{ width: 100%; max-width: 256px; max-height: 256px; object-fit: contain; height: auto;
+  image-rendering: pixelated; display: block; margin-left: auto; }}
+caption {{ text-align: left; font-weight: bold; padding: 4px 0; }}
+.colour-bar {{ display: flex; align-items: center; gap: 0.5em; margin: 0.5em 0; max-width: 100%; }}
+.colour-bar .bar {{ flex: 0 1 320px; height: 14px; border: 1px solid #888; }}
 """
 
 _SORT_JS = """
@@ -91,7 +125,7 @@ def _cell(value) -> str:
 
 
 def _table(table: Table) -> list[str]:
-    out = ["<table>"]
+    out = ['<div class="scroll"><table>']
     if table.caption:
         out.append(f"<caption>{html.escape(table.caption)}</caption>")
     out.append("<tr>" + "".join(f"<th>{html.escape(str(h))}</th>" for h in table.header) + "</tr>")
@@ -101,8 +135,26 @@ def _table(table: Table) -> list[str]:
             for i, v in enumerate(row)
         )
         out.append(f"<tr>{cells}</tr>")
-    out.append("</table>")
+    out.append("</table></div>")
     return out
+
+
+def _colour_bar(bar: ColourBar, stops: int = 11) -> list[str]:
+    """The bar as a CSS gradient sampled from the map at `stops` points, labelled at both ends."""
+    import torch
+
+    ramp = torch.linspace(-1.0, 1.0, stops).view(1, 1, 1, stops)  # (1, 1, 1, stops)
+    rgb = bar.colours(ramp)[0, :, 0].T.clamp(0, 1) * 255  # (3, 1, stops) -> (stops, 3)
+    colours = ", ".join(
+        f"rgb({r:.0f}, {g:.0f}, {b:.0f}) {100 * i / (stops - 1):.0f}%"
+        for i, (r, g, b) in enumerate(rgb.tolist())
+    )
+    return [
+        f'<div class="colour-bar" title="{html.escape(bar.caption, quote=True)}">',
+        f"<span>{html.escape(bar.caption)}:</span><span>{html.escape(bar.low)}</span>",
+        f'<div class="bar" style="background: linear-gradient(to right, {colours});"></div>',
+        f"<span>{html.escape(bar.high)}</span></div>",
+    ]
 
 
 def _check_picture(label: str, image: np.ndarray) -> np.ndarray:
@@ -125,14 +177,15 @@ def _gallery(gallery: Gallery, image_dir: Path, rel: str) -> list[str]:
 
         rows.sort(key=key, reverse=gallery.descending)
     first_value_col = 1 + len(gallery.image_columns)
-    head = ["<th>item</th>"] + [f"<th>{html.escape(c)}</th>" for c in gallery.image_columns]
+    head = ['<th class="label">item</th>'] + [f"<th>{html.escape(c)}</th>" for c in gallery.image_columns]
     for j, name in enumerate(gallery.value_columns):
         desc = "true" if (name == gallery.sort_by and gallery.descending) else "false"
         head.append(
-            f'<th class="sortable" data-col="{first_value_col + j}" data-desc="{desc}" '
+            f'<th class="sortable value" data-col="{first_value_col + j}" data-desc="{desc}" '
             f'title="click to sort">{html.escape(name)}</th>'
         )
-    out = ["<table>"]
+    out = _colour_bar(gallery.colour_bar) if gallery.colour_bar is not None else []
+    out.append('<div class="scroll"><table class="gallery">')
     if gallery.caption:
         out.append(f"<caption>{html.escape(gallery.caption)}</caption>")
     out += ["<thead><tr>" + "".join(head) + "</tr></thead>", '<tbody id="gallery-body">']
@@ -161,7 +214,7 @@ def _gallery(gallery: Gallery, image_dir: Path, rel: str) -> list[str]:
             v = row.values.get(name, math.nan)
             cells.append(f'<td data-value="{v!r}">{_cell(float(v))}</td>')
         out.append("<tr>" + "".join(cells) + "</tr>")
-    out += ["</tbody></table>"]
+    out += ["</tbody></table></div>"]
     return out
 
 

@@ -20,6 +20,8 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import sys
+import threading
 from pathlib import Path
 from typing import IO
 
@@ -159,12 +161,55 @@ class MetricsLog:
                 if step <= resume_step:
                     kept.append(line)
             write_text_atomic(self.path, "".join(f"{line}\n" for line in kept))
+        self.tensorboard_dir = out_dir / "tensorboard"
+        self._previous_hook = None
         try:
             from torch.utils.tensorboard import SummaryWriter
-
-            self.writer = SummaryWriter(str(out_dir / "tensorboard"), purge_step=resume_step + 1)
         except ImportError:  # tensorboard is optional at run time
-            self.writer = None
+            return
+        # TensorBoard writes its event file from a thread of its own: a failed write there (a
+        # full disk) would print that thread's traceback. The hook keeps it quiet and turns
+        # TensorBoard off with one line; metrics.jsonl and the checkpoints go on as before.
+        self._previous_hook = threading.excepthook
+        threading.excepthook = self._thread_failed
+        try:
+            self.writer = SummaryWriter(str(self.tensorboard_dir), purge_step=resume_step + 1)
+        except OSError as exc:
+            self._give_up_tensorboard(exc)
+
+    def _thread_failed(self, hook_args) -> None:
+        walk = hook_args.exc_traceback
+        while walk is not None:  # is the failing thread TensorBoard's writer?
+            if "tensorboard" in walk.tb_frame.f_code.co_filename:
+                self._give_up_tensorboard(hook_args.exc_value)
+                return
+            walk = walk.tb_next
+        (self._previous_hook or threading.__excepthook__)(hook_args)
+
+    def _give_up_tensorboard(self, exc: BaseException) -> None:
+        if self.writer is None and self._previous_hook is None:
+            return
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        print(
+            f"train: TensorBoard write failed in {self.tensorboard_dir} ({reason}); TensorBoard is off "
+            f"for the rest of the run, scalars go on in {self.path.name}",
+            file=sys.stderr,
+        )
+        self.writer = None
+        self._restore_hook()
+
+    def _restore_hook(self) -> None:
+        if self._previous_hook is not None:
+            threading.excepthook = self._previous_hook
+            self._previous_hook = None
+
+    def _to_tensorboard(self, write) -> None:
+        if self.writer is None:
+            return
+        try:
+            write(self.writer)
+        except Exception as exc:  # noqa: BLE001 - TensorBoard is optional: any failure turns it off
+            self._give_up_tensorboard(exc)
 
     def scalars(self, step: int, values: dict) -> None:
         if not self.enabled:
@@ -175,18 +220,16 @@ class MetricsLog:
                 fh.write(json.dumps(record) + "\n")
         except OSError as exc:
             raise BadFileError(self.path, f"write failed ({exc.strerror or exc})") from exc
-        if self.writer is not None:
-            for k, v in values.items():
-                if isinstance(v, (int, float)):
-                    self.writer.add_scalar(k, v, step)
+        numbers = {k: v for k, v in values.items() if isinstance(v, (int, float))}
+        self._to_tensorboard(lambda w: [w.add_scalar(k, v, step) for k, v in numbers.items()])
 
     def image(self, step: int, name: str, grid: torch.Tensor) -> None:
-        if self.enabled and self.writer is not None:
-            self.writer.add_image(name, grid, step)
+        if self.enabled:
+            self._to_tensorboard(lambda w: w.add_image(name, grid, step))
 
     def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
+        self._to_tensorboard(lambda w: w.close())
+        self._restore_hook()
 
 
 # ----------------------------------------------------------------------------- finding the generator
