@@ -65,7 +65,13 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--baselines",
         help="comma-separated non-learned baselines scored beside the model (depth: bicubic, "
-        "joint_bilateral, guided_filter, fgs; default bicubic)",
+        "joint_bilateral, guided_filter, fgs, default bicubic; pose: identity, background, "
+        "default both; texture: mean_colour_fill, the default)",
+    )
+    parser.add_argument(
+        "--no-guide-check",
+        action="store_true",
+        help="skip the guide-sensitivity check (each batch run again with its guides swapped)",
     )
     parser.add_argument(
         "--tune-on",
@@ -153,7 +159,9 @@ def run(args) -> int:
         info=info,
         baselines=baselines,
         baseline_params=params,
+        guide_check=not args.no_guide_check,
     )
-    print(json.dumps({"metrics": result["metrics"], "baselines": result["baselines"]}))
+    summary = {k: result[k] for k in ("metrics", "baselines", "guide_sensitivity")}
+    print(json.dumps(summary))
     print(f"wrote {out / RESULTS} and {out / PAGE}", file=sys.stderr)
     return 0

@@ -93,8 +93,15 @@ TASK_PLANS: dict[str, TaskPlan] = {
         ("ssim_bft", "ssim", "ssim_pose", "lpips_alex", "fid"),
         if_mask=("ssim_masked",),
         if_classifier=("inception_score",),
+        baselines=("identity", "background"),
     ),
-    "texture": TaskPlan(("fid", "lpips_alex"), view=_lab_view, value_range=(0.0, 1.0), patches=10),
+    "texture": TaskPlan(
+        ("fid", "lpips_alex"),
+        baselines=("mean_colour_fill",),
+        view=_lab_view,
+        value_range=(0.0, 1.0),
+        patches=10,
+    ),
     "generic": TaskPlan(("psnr", "ssim")),
 }
 
@@ -206,6 +213,7 @@ def evaluate_model(
     info: dict | None = None,
     baselines: list[str] | None = None,
     baseline_params: dict[str, dict] | None = None,
+    guide_check: bool = True,
 ) -> dict:
     """Score `model` on `datasets` (one per random texture-patch draw; usually one) for `task`.
 
@@ -214,6 +222,8 @@ def evaluate_model(
     classifier: a loaded Inception Score classifier, if any. info: extra keys for the result.
     baselines: names in `BASELINES[task]` (default: the task plan's); baseline_params: the
     tuned parameters of those that have some (`tune_on_dataset`), saved with the result.
+    guide_check: also run every batch of two or more items with its guides swapped
+    (`GuideSensitivity`) and report how much the output moves.
     """
     if task not in TASK_PLANS:
         raise BadOptionError("task", f"unknown task {task!r} (choose from {', '.join(TASK_PLANS)})")
@@ -248,10 +258,13 @@ def evaluate_model(
     if out_dir is not None:
         (out_dir / IMAGE_DIR).mkdir(parents=True, exist_ok=True)
     rows: list[dict] = []
+    sensitivity = GuideSensitivity()
     for r, dataset in enumerate(datasets):
         for batch in batches_by_size((dataset[i] for i in range(len(dataset))), batch_size):
             batch = to_device(batch, device)
             output = run_padded(model, batch["input"], batch["guide"])
+            if guide_check and output.shape[0] > 1:
+                sensitivity.update(model, batch, output)
             kw = _per_batch_kwargs(batch)
             scorer.update(plan.view(output), plan.view(batch["target"]), kw, first_pass=r == 0)
             for b, scorer_b in baseline_scores.items():
@@ -276,6 +289,7 @@ def evaluate_model(
         "patches_per_item": len(datasets),
         "metrics": scorer.means(),
         "baselines": {b: s.means() for b, s in baseline_scores.items()},
+        "guide_sensitivity": sensitivity.summary() if guide_check else None,
         "baseline_params": {b: baseline_params.get(b, {}) for b in baseline_names},
         "baseline_protocols": {b: BASELINES[task][b].doc for b in baseline_names},
         "units": {n: METRICS[n].unit for n in names},
@@ -291,6 +305,42 @@ def evaluate_model(
     if out_dir is not None:
         _write_outputs(out_dir, result, rows, list(per_image))
     return result
+
+
+class GuideSensitivity:
+    """Does the model use its guide? Each batch is run again with its guides rolled by one item
+    (item i gets item i+1's guide), and the mean absolute change of the output is compared with
+    the mean absolute difference between the targets of the items whose guides were exchanged
+    (network values). A model that ignores its guide has ratio ~0; one whose output follows the
+    guide as much as the targets differ has ratio ~1."""
+
+    def __init__(self) -> None:
+        self.output_change = 0.0
+        self.target_difference = 0.0
+        self.pixels = 0
+        self.items = 0
+
+    @torch.no_grad()
+    def update(self, model, batch: dict, output: torch.Tensor) -> None:
+        swapped = run_padded(model, batch["input"], batch["guide"].roll(1, dims=0))
+        target = batch["target"]
+        self.output_change += float((swapped - output).abs().double().sum())
+        self.target_difference += float((target.roll(1, dims=0) - target).abs().double().sum())
+        self.pixels += output.numel()
+        self.items += output.shape[0]
+
+    def summary(self) -> dict | None:
+        if not self.pixels:
+            return None  # no batch of two or more items
+        change, difference = self.output_change / self.pixels, self.target_difference / self.pixels
+        return {
+            "items": self.items,
+            "output_change": change,
+            "target_difference": difference,
+            "ratio": change / difference if difference > 0 else None,
+            "protocol": "guides rolled by one item within each batch; mean |output(swapped) - output| "
+            "over mean |target(other item) - target|, network values",
+        }
 
 
 def _write_outputs(out_dir: Path, result: dict, rows: list[dict], value_columns: list[str]) -> None:
@@ -327,7 +377,18 @@ def _write_outputs(out_dir: Path, result: dict, rows: list[dict], value_columns:
         colour_bar=DEPTH_COLOUR_BAR if result.get("task") == "depth" else None,
     )
     title = f"evaluation: {result.get('dataset', '')} {result.get('split', '')}".strip()
-    write_page(out_dir / PAGE, title, tables=[Table(header, summary, "means")], gallery=gallery)
+    tables = [Table(header, summary, "means")]
+    check = result.get("guide_sensitivity")
+    if check:
+        row = [check["items"], check["output_change"], check["target_difference"], check["ratio"]]
+        tables.append(
+            Table(
+                ["items", "output change", "target difference", "ratio"],
+                [row],
+                f"guide sensitivity: {check['protocol']}",
+            )
+        )
+    write_page(out_dir / PAGE, title, tables=tables, gallery=gallery)
 
 
 def build_datasets(
