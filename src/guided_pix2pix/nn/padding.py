@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 import torch
 import torch.nn.functional as F
 
+from .memory import check_forward_fits
+
 if TYPE_CHECKING:
     from .generator import Generator
 
@@ -49,5 +51,6 @@ def run_padded(model: Generator, input: torch.Tensor, guide: torch.Tensor) -> to
     """G(input, guide) for (N, C, H, W) batches of any H, W: pad, run, crop back; float32 output."""
     h, w = input.shape[-2:]
     H, W = padded_size(model, h, w)
+    check_forward_fits(model.config, input.shape[0], H, W, input.device)  # large batches only
     out = model(reflect_pad_to(input, H, W), reflect_pad_to(guide, H, W))
     return out[..., :h, :w].float()
