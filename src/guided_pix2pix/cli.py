@@ -31,7 +31,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("bench", "measure training speed and memory"),
     "demo": ("demo", "a web page to try the models on your own pictures (needs the demo extra)"),
     "pose": ("pose", "pose guides: detect keypoints in a photo, render keypoint JSON as a guide"),
+    "export": ("export", "export a generator to ONNX or torch.export, checked against PyTorch"),
 }
+# subcommand -> (option, module): given that option, the command is built from that torch-free
+# module instead, so that PyTorch is never imported (`translate --onnx` runs on onnxruntime)
+TORCH_FREE: dict[str, tuple[str, str]] = {"translate": ("--onnx", "translate_onnx")}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -42,16 +46,36 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _chosen_module(argv: list[str] | None) -> tuple[str | None, str | None]:
+    """(subcommand, module to build it from) that `argv` names: the first word that is not an
+    option (the only top-level option, --debug, takes no value); (None, None) for no argv."""
+    if argv is None:
+        return None, None
+    name = next((a for a in argv if not a.startswith("-")), None)
+    if name not in COMMANDS:
+        return None, None
+    option, module = TORCH_FREE.get(name, (None, COMMANDS[name][0]))
+    if option is not None and not any(a == option or a.startswith(f"{option}=") for a in argv):
+        module = COMMANDS[name][0]
+    return name, module
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser of every subcommand. With `argv`, only the module of the subcommand it names is
+    imported (the others are listed by name and help only), so that a command pays for no other
+    command's imports, and a `TORCH_FREE` route never imports PyTorch."""
     parser = _Parser(prog="guided-pix2pix", description=__doc__.splitlines()[0])
     parser.add_argument("--debug", action="store_true", help="show full tracebacks")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
+    chosen, chosen_module = _chosen_module(argv)
     for name, (module_name, help_text) in COMMANDS.items():
         if importlib.util.find_spec(f"guided_pix2pix.commands.{module_name}") is None:
             continue  # command not built in this checkout
-        module = importlib.import_module(f"guided_pix2pix.commands.{module_name}")
         cmd = sub.add_parser(name, help=help_text, description=help_text)
+        if argv is not None and name != chosen:
+            continue  # not the command being run: its module is not imported
+        module = importlib.import_module(f"guided_pix2pix.commands.{chosen_module or module_name}")
         cmd.add_argument(
             "--debug", action="store_true", help="show full tracebacks", default=argparse.SUPPRESS
         )
@@ -74,7 +98,8 @@ def one_line(exc: BaseException) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args, extra = parser.parse_known_args(argv)
     # KEY=VALUE overrides may stand between options (`--out X a=1 --config P b=2`); argparse
     # collects only one contiguous group into the positional list, the rest arrives here.

@@ -52,8 +52,15 @@ from ..training.run_folder import load_generator
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument(
-        "--checkpoint", required=True, type=Path, help="generator folder (save_pretrained) or run folder"
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--checkpoint", type=Path, help="generator folder (save_pretrained), run folder or pretrained:NAME"
+    )
+    source.add_argument(
+        "--onnx",
+        type=Path,
+        help="an ONNX file written by `guided-pix2pix export`, run on onnxruntime without PyTorch "
+        "(plain files and sensor depth; see commands.translate_onnx)",
     )
     parser.add_argument("--input", required=True, type=Path, help="input image file or folder")
     parser.add_argument(
@@ -322,6 +329,10 @@ def translate_pairs(
 
 
 def run(args) -> int:
+    if getattr(args, "onnx", None) is not None:  # the CLI builds this path from translate_onnx itself
+        from .translate_onnx import run as run_onnx
+
+        return run_onnx(args)
     if args.batch_size < 1:
         raise BadOptionError("--batch-size", f"must be >= 1, got {args.batch_size}")
     device = resolve_device(args.device)

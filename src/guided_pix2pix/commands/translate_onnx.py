@@ -1,0 +1,209 @@
+"""``guided-pix2pix translate --onnx FILE``: `translate` with an exported ONNX model, without torch.
+
+`commands.translate` imports PyTorch at module level, so the CLI never imports it for this path:
+when the ``translate`` arguments hold ``--onnx``, `cli.build_parser` builds the command from this
+module instead (`cli.TORCH_FREE`), which needs only numpy, onnxruntime, scipy and the file
+readers (`guided_pix2pix.onnx_runtime`; a test checks that ``torch`` stays out of
+``sys.modules``). `commands.translate.run` also hands an ``--onnx`` namespace over to `run`.
+
+It takes the files as ``translate --checkpoint`` does and writes the same outputs (the same
+pairing, value mapping, padding and sensor-depth reading, as numpy twins of the torch functions,
+tests/commands/test_export.py): plain files (``--depth file``, and any model that is not a depth
+model) and sensor depth (``--depth sensor``, or auto for a depth model). What needs PyTorch is
+refused with a reason: keypoint JSON guides (render them to an array first), texture models' RGB
+files (``--texture rgb``; ``--texture file`` runs on stored values) and ``--preview``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import BadFileError, BadOptionError
+from ..files.images import pair_by_stem, probe_image, read_image, write_image
+from ..files.outputs import check_outputs_apart
+from ..onnx_runtime import (
+    DepthScaling,
+    OnnxGenerator,
+    from_signed_unit,
+    input_to_sensor_depth,
+    sensor_depth_to_input,
+    to_signed_unit,
+)
+
+DEPTH_MODES = ("auto", "sensor", "file")  # as commands.translate
+TEXTURE_MODES = ("auto", "rgb", "file")
+DEPTH_CHANNELS = (1, 3, 1)  # (input, guide, output) of a depth model
+TEXTURE_CHANNELS = (1, 4, 3)
+
+
+def add_arguments(parser) -> None:
+    """The options of `translate` that the ONNX path takes (the same names and meanings)."""
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--onnx", type=Path, help="an ONNX file written by guided-pix2pix export")
+    source.add_argument("--checkpoint", type=Path, help="(translate --checkpoint: runs with PyTorch)")
+    parser.add_argument("--input", required=True, type=Path, help="input image file or folder")
+    parser.add_argument(
+        "--guide", required=True, type=Path, help="guide file or folder (.npy/.npz: many channels)"
+    )
+    parser.add_argument("--out", required=True, type=Path, help="output file, or folder for folder inputs")
+    parser.add_argument("--batch-size", type=int, default=8, help="images per forward pass (default 8)")
+    parser.add_argument(
+        "--device", default="auto", help="auto (CUDA if onnxruntime has it, else CPU), cpu, cuda, cuda:N"
+    )
+    parser.add_argument("--depth", choices=DEPTH_MODES, default="auto", help="as translate --checkpoint")
+    parser.add_argument(
+        "--texture", choices=TEXTURE_MODES, default="auto", help="file only (rgb needs PyTorch)"
+    )
+    parser.add_argument("--preview", type=Path, help="not available with --onnx (needs PyTorch)")
+
+
+# ----------------------------------------------------------------------------- planning (as translate)
+def plan_pairs(args) -> list[tuple[Path, Path, Path]]:
+    """(input file, guide file, output file) for every pair (`commands.translate.plan_pairs`)."""
+    for option, path in (("--input", args.input), ("--guide", args.guide)):
+        if not path.exists():
+            raise BadFileError(path, f"no such file or folder ({option})")
+    if args.input.is_dir() != args.guide.is_dir():
+        raise BadOptionError("--guide", "give two files or two folders for --input and --guide")
+    if args.input.is_dir():
+        if args.out.exists() and not args.out.is_dir():
+            raise BadOptionError("--out", f"{args.out} is a file; folder inputs need an output folder")
+        return [
+            (i, g, args.out / i.name) for _, i, g in pair_by_stem(args.input, args.guide, ("input", "guide"))
+        ]
+    out = args.out
+    if out.is_dir() or not out.suffix:
+        out = out / args.input.name
+    return [(args.input, args.guide, out)]
+
+
+def check_plan_apart(args, plan) -> None:
+    """Never overwrite an input or a guide (`commands.translate.check_plan_apart`)."""
+    check_outputs_apart(
+        args.out,
+        [out for _, _, out in plan],
+        folders=[("--input", args.input), ("--guide", args.guide)],
+        files=[p for i, g, _ in plan for p in (i, g)],
+        files_are="the input or guide files",
+    )
+
+
+def check_modes(model: OnnxGenerator, args) -> bool:
+    """Whether inputs are sensor depth; refuses what needs PyTorch."""
+    cfg = model.config
+    channels = (cfg.input_nc, cfg.guide_nc, cfg.output_nc)
+    if getattr(args, "preview", None) is not None:
+        raise BadOptionError("--preview", "colour-mapped previews need PyTorch: use --checkpoint for them")
+    texture = getattr(args, "texture", "auto")
+    texture_model = (cfg.guide_nc, cfg.output_nc) == TEXTURE_CHANNELS[1:] and (
+        model.task == "texture" or (model.task is None and channels == TEXTURE_CHANNELS)
+    )  # as commands.translate.texture_mode (training.model_task.generator_task, recorded at export)
+    if texture == "rgb" or (texture == "auto" and texture_model):
+        raise BadOptionError(
+            "--texture",
+            "a texture model's RGB files are converted to and from LAB with PyTorch: use --checkpoint, "
+            "or --texture file to run on stored network values",
+        )
+    depth = getattr(args, "depth", "auto")
+    if depth == "sensor" and cfg.input_nc != 1:
+        raise BadOptionError(
+            "--depth", f"sensor depth needs a model with 1 input channel, not {cfg.input_nc}"
+        )
+    return depth == "sensor" or (depth == "auto" and channels == DEPTH_CHANNELS)
+
+
+def check_pair(model: OnnxGenerator, input_path: Path, guide_path: Path, sensor: bool) -> tuple[int, int]:
+    """(H, W) of the output after checking channels and sizes from the headers
+    (`commands.translate.check_pair`)."""
+    cfg = model.config
+    if guide_path.suffix.lower() == ".json":
+        raise BadFileError(
+            guide_path,
+            "keypoint JSON guides are drawn with PyTorch: use --checkpoint, or give the guide as an "
+            "image or .npy of heat-maps (guided-pix2pix pose render)",
+        )
+    (h, w, c_in), (gh, gw, c_g) = probe_image(input_path), probe_image(guide_path)
+    for path, role, got, want in (
+        (input_path, "input", c_in, cfg.input_nc),
+        (guide_path, "guide", c_g, cfg.guide_nc),
+    ):
+        if got != want:
+            raise BadFileError(path, f"the model expects {want} {role} channels, received {got}")
+    if sensor and h <= gh and w <= gw:
+        hw = gh, gw
+    elif (gh, gw) != (h, w):
+        more = " (sensor depth may be smaller than its guide, not larger)" if sensor else ""
+        raise BadFileError(
+            guide_path, f"size {gh}x{gw} (HxW) differs from its input {input_path.name} ({h}x{w}){more}"
+        )
+    else:
+        hw = h, w
+    model.padded_size(*hw)  # a fixed-size export refuses other sizes before anything is written
+    return hw
+
+
+def output_dtype(input_dtype: np.dtype, out_path: Path, channels: int) -> np.dtype:
+    """The dtype an output is written in (`commands.translate.output_dtype`)."""
+    suffix = out_path.suffix.lower()
+    if input_dtype == np.uint16 and suffix in (".png",) and channels != 1:
+        raise BadFileError(out_path, f"a 16-bit PNG holds 1 channel, the model writes {channels}; use .tif")
+    if input_dtype == np.uint16 and suffix in (".jpg", ".jpeg", ".bmp"):
+        raise BadFileError(out_path, "16-bit input: write the output as .png, .tif or .npy")
+    if input_dtype not in (np.uint8, np.uint16) and suffix not in (".npy", ".tif", ".tiff"):
+        raise BadFileError(out_path, "float input: write the output as .npy or .tif")
+    return input_dtype
+
+
+# ----------------------------------------------------------------------------- running
+def _load(path: Path, hw: tuple[int, int]) -> tuple[np.ndarray, np.dtype]:
+    arr = read_image(path)
+    if arr.shape[:2] != hw:
+        raise BadFileError(path, f"decoded size {arr.shape[0]}x{arr.shape[1]} differs from its header")
+    return to_signed_unit(arr, path), arr.dtype
+
+
+def _load_input(path: Path, hw: tuple[int, int], sensor: bool):
+    return sensor_depth_to_input(read_image(path), hw, path) if sensor else _load(path, hw)
+
+
+def _to_file(out: np.ndarray, how, path: Path) -> np.ndarray:
+    if isinstance(how, DepthScaling):
+        output_dtype(how.dtype, path, out.shape[0])
+        return input_to_sensor_depth(out, how)
+    return from_signed_unit(out, output_dtype(how, path, out.shape[0]))
+
+
+def translate_pairs(model: OnnxGenerator, plan, sizes, batch_size: int, sensor: bool) -> list[Path]:
+    """Run the model over the planned pairs in batches of equal size; write and return the outputs."""
+    groups: dict[tuple[int, int], list[int]] = {}
+    for i, hw in enumerate(sizes):
+        groups.setdefault(hw, []).append(i)
+    written = []
+    for hw, indices in groups.items():
+        for start in range(0, len(indices), batch_size):
+            chunk = indices[start : start + batch_size]
+            loaded = [(_load_input(plan[i][0], hw, sensor), _load(plan[i][1], hw)) for i in chunk]
+            inputs = np.stack([x for (x, _), _ in loaded])  # (N, C_in, H, W)
+            guides = np.stack([g for _, (g, _) in loaded])  # (N, C_g, H, W)
+            outputs = model.run_padded(inputs, guides)
+            for i, out, ((_, how), _) in zip(chunk, outputs, loaded):
+                path = plan[i][2]
+                written.append(write_image(path, _to_file(out, how, path)))
+    return written
+
+
+def run(args) -> int:
+    if args.batch_size < 1:
+        raise BadOptionError("--batch-size", f"must be >= 1, got {args.batch_size}")
+    plan = plan_pairs(args)
+    check_plan_apart(args, plan)  # never overwrite an input or a guide
+    model = OnnxGenerator(args.onnx, args.device)
+    sensor = check_modes(model, args)
+    sizes = [check_pair(model, i, g, sensor) for i, g, _ in plan]  # every file checked before any is written
+    written = translate_pairs(model, plan, sizes, args.batch_size, sensor)
+    where = written[0] if len(written) == 1 else args.out
+    print(f"wrote {len(written)} image(s) to {where}", file=sys.stderr)
+    return 0
