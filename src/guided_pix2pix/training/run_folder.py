@@ -142,6 +142,8 @@ class MetricsLog:
         self.enabled = enabled
         self.path = out_dir / METRICS_FILE
         self.writer = None
+        self.tensorboard_dir = out_dir / "tensorboard"
+        self._previous_hook = None
         if not enabled:
             return
         if self.path.exists():
@@ -161,8 +163,6 @@ class MetricsLog:
                 if step <= resume_step:
                     kept.append(line)
             write_text_atomic(self.path, "".join(f"{line}\n" for line in kept))
-        self.tensorboard_dir = out_dir / "tensorboard"
-        self._previous_hook = None
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:  # tensorboard is optional at run time
