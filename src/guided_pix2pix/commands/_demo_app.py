@@ -21,15 +21,49 @@ and return files and are used by the Gradio handlers, which only convert values 
   chosen place (`data.lab_files.patch_guide_image`); the guide, then the output in RGB.
 
 A tab whose task has no model says how to start the demo with one.
+
+Under load (`tests/commands/test_demo_load.py`: 10 concurrent clients, 50 requests):
+
+- **One forward at a time.** The three run events share one concurrency group
+  (``concurrency_id="model"``) limited to `CONCURRENCY` = 1 (``--concurrency``); the others wait in
+  Gradio's queue, at most `QUEUE_SIZE` = 64 waiting (``--queue-size``; one more is told "queue
+  full"). On a CPU, torch already spreads one forward over every core (intra-op threads): two
+  forwards at once only split the cores, hold two sets of activations and make every answer
+  later, none sooner. On a GPU a limit of 2 lets one request's file reading and writing overlap
+  another's forward.
+- **Nothing kept per request.** Each request computes in its own folder under the demo's
+  temporary root; the handlers are generators that delete that folder in a ``finally`` after their
+  last update. Gradio copies every file path a handler returns into its own cache
+  (``processing_utils.save_file_to_cache``, in the postprocess step, which for a generator runs
+  before the generator is resumed), so the page and API clients are served those copies; the
+  demo's folder is gone once the answer is sent, and on an error too. Gradio's cache (uploads and
+  those copies) is swept by ``delete_cache`` = `DELETE_CACHE` (every hour,
+  files older than an hour) and removed at exit; SIGTERM stops the server as Ctrl-C does, so the
+  temporary root is removed then too.
+- **Memory back after each request.** glibc keeps what a request freed in the heap of the
+  thread that served it; the server limits itself to `MALLOC_ARENAS` = 2 heaps (``mallopt``,
+  unless ``MALLOC_ARENA_MAX`` is set) and trims the heap after every request (``malloc_trim``),
+  so resident memory stays near what the first requests left (glibc only; elsewhere nothing).
+- **Bounded uploads.** ``max_file_size`` = `MAX_UPLOAD_MB` MB per file (``--max-upload-mb``), larger
+  uploads are refused by Gradio before they are stored; the readers then bound what a file may
+  declare (`files.images.MAX_PIXELS`), and translate bounds the forward's memory.
+- **One line for a bad upload.** A picture field given a file that is not an image (a text file
+  renamed ``.png``) is one line naming the file, from the field's own decoding (`_checked`), not
+  Gradio's multi-line preprocess error; server paths are cut from every message (`_one_line`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import os
+import re
+import shutil
+import signal
 import sys
 import tempfile
+import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -53,6 +87,10 @@ TASKS = ("depth", "pose", "texture")
 DEFAULT_CHECKPOINTS = {"depth": f"{PREFIX}depth_x8"}
 EXAMPLE_SCALES = (4, 8, 16)
 IMAGE_HEIGHT = 300  # px: the pictures the page shows scale to this height
+CONCURRENCY = 1  # model requests computed at once (module docstring: "Under load")
+QUEUE_SIZE = 64  # requests waiting for their turn, beyond which one is refused as "queue full"
+MAX_UPLOAD_MB = 50  # per uploaded file
+DELETE_CACHE = (3600, 3600)  # s: Gradio's cache swept this often, of files older than this
 
 
 @dataclass
@@ -336,9 +374,14 @@ def run_pose(entry: DemoModel, photo, guide: PoseResult, work: Path) -> PoseResu
 
 
 # ----------------------------------------------------------------------------- the page
+_ABSOLUTE_PATH = re.compile(r"(?<![\w./:])/(?:[^\s'\"/]+/)+([^\s'\"/]+)")
+
+
 def _one_line(exc: BaseException) -> str:
-    """The error's first line; a file is named by its own name, not the server's upload path."""
+    """The error's first line; a file is named by its own name, not the server's upload path
+    (also inside the problem text: PIL names the whole path)."""
     text = f"{Path(exc.path).name}: {exc.problem}" if isinstance(exc, BadFileError) else str(exc).strip()
+    text = _ABSOLUTE_PATH.sub(r"\1", text)
     return text.splitlines()[0] if text else type(exc).__name__
 
 
@@ -371,15 +414,100 @@ def _friendly(fn: Callable) -> Callable:
     return wrapper
 
 
-def _streaming(fn: Callable) -> Callable:
-    """As `_friendly`, for a handler that yields several updates (the guide first, then the output)."""
+def _per_request(fn: Callable, work_root: Path) -> Callable:
+    """A handler ``fn(*inputs, work)`` (returning its outputs, or yielding several updates: the
+    guide first, then the output) run in a fresh folder under `work_root` that is deleted after
+    its last update: a generator, so that Gradio has copied the returned files into its cache
+    (postprocess) before the ``finally`` runs. Errors are shown in the page (`_in_the_page`).
+    Not `functools.wraps`: Gradio reads the handler's signature, which must not show ``work``."""
 
-    @functools.wraps(fn)
     def wrapper(*args):
-        with _in_the_page():
-            yield from fn(*args)
+        work = Path(tempfile.mkdtemp(dir=work_root))
+        try:
+            with _in_the_page():
+                result = fn(*args, work)
+                if inspect.isgenerator(result):
+                    yield from result
+                else:
+                    yield result
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+            _trim_heap()
 
+    wrapper.__name__ = wrapper.__qualname__ = fn.__name__
     return wrapper
+
+
+@functools.cache
+def _libc():
+    """glibc, or None (another C library: musl, macOS, Windows)."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim  # noqa: B018 - glibc only
+        libc.mallopt  # noqa: B018
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+M_ARENA_MAX = -8  # glibc's mallopt parameter (malloc.h)
+MALLOC_ARENAS = 2  # heaps the server's threads share (glibc's default: 8 per core)
+
+
+def _limit_heaps() -> None:
+    """At most `MALLOC_ARENAS` glibc heaps: each of Gradio's worker threads would otherwise keep
+    a heap of its own, grown by the requests it happened to serve (the load test measured
+    +17 % resident memory over 50 requests without this and the trim, +8 % with them)."""
+    libc = _libc()
+    if libc is not None and "MALLOC_ARENA_MAX" not in os.environ:
+        libc.mallopt(M_ARENA_MAX, MALLOC_ARENAS)
+
+
+def _trim_heap() -> None:
+    """Hand the memory a request freed back to the system (glibc keeps freed heap pages, and
+    after a request's large arrays its heap stays that large)."""
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)
+
+
+def _checked(component):
+    """A Gradio picture component (`gr.Image`, `gr.ImageEditor`) whose upload, when it cannot be
+    decoded, is one line naming the file (a `gr.Error`) instead of Gradio's multi-line "Could not
+    preprocess input component" with the server path and a traceback in the log. (Its own
+    ``preprocess`` wrapped on the instance: a subclass would make Gradio's component metaclass
+    write a ``.pyi`` stub next to this module.)"""
+    import gradio as gr
+
+    decode = component.preprocess
+
+    def preprocess(payload):
+        try:
+            return decode(payload)
+        except gr.Error:
+            raise
+        except Exception as exc:
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            problem = _ABSOLUTE_PATH.sub(r"\1", first)
+            raise gr.Error(
+                f"{_upload_name(payload)}: not a picture this page can read ({type(exc).__name__}: {problem})",
+                print_exception=False,
+            ) from None
+
+    component.preprocess = preprocess
+    return component
+
+
+def _upload_name(payload) -> str:
+    """The name the person gave an uploaded file (an image payload, or an editor's layers)."""
+    for candidate in (payload, getattr(payload, "composite", None), getattr(payload, "background", None)):
+        name = getattr(candidate, "orig_name", None) or getattr(candidate, "path", None)
+        if name:
+            return Path(str(name)).name
+    return "the upload"
 
 
 def _no_model(gr, task: str) -> None:
@@ -398,24 +526,21 @@ def build_app(models: dict[str, DemoModel], work_root: Path):
     """The Gradio Blocks page for `models` (task -> DemoModel); temporary files under `work_root`."""
     import gradio as gr
 
-    def workdir() -> Path:
-        return Path(tempfile.mkdtemp(dir=work_root))
-
-    with gr.Blocks(title="guided-pix2pix demo", analytics_enabled=False) as app:
+    with gr.Blocks(title="guided-pix2pix demo", analytics_enabled=False, delete_cache=DELETE_CACHE) as app:
         gr.Markdown(
             "# guided-pix2pix\nGuided image-to-image translation with bi-directional feature "
             "transformation (bFT). Each tab computes what `guided-pix2pix translate` computes on the same files."
         )
         with gr.Tab("Depth up-sampling", id="depth"):
-            _depth_tab(gr, models.get("depth"), workdir, work_root)
+            _depth_tab(gr, models.get("depth"), work_root)
         with gr.Tab("Pose transfer", id="pose"):
-            _pose_tab(gr, models.get("pose"), workdir)
+            _pose_tab(gr, models.get("pose"), work_root)
         with gr.Tab("Texture transfer", id="texture"):
-            _texture_tab(gr, models.get("texture"), workdir)
+            _texture_tab(gr, models.get("texture"), work_root)
     return app
 
 
-def _depth_tab(gr, entry: DemoModel | None, workdir, work_root: Path) -> None:
+def _depth_tab(gr, entry: DemoModel | None, work_root: Path) -> None:
     if entry is None:
         _no_model(gr, "depth")
         return
@@ -425,8 +550,14 @@ def _depth_tab(gr, entry: DemoModel | None, workdir, work_root: Path) -> None:
         "ground truth, or load the Middlebury example. Colours: near dark, far yellow, over the input's range."
     )
     with gr.Row():
-        photo = gr.Image(
-            label="photo (RGB)", type="filepath", image_mode=None, height=IMAGE_HEIGHT, elem_id="depth-photo"
+        photo = _checked(
+            gr.Image(
+                label="photo (RGB)",
+                type="filepath",
+                image_mode=None,
+                height=IMAGE_HEIGHT,
+                elem_id="depth-photo",
+            )
         )
         with gr.Column():
             depth = gr.File(label="low-resolution depth map", elem_id="depth-input")
@@ -446,8 +577,8 @@ def _depth_tab(gr, entry: DemoModel | None, workdir, work_root: Path) -> None:
         photo_p, low_p, truth_p = middlebury_example(work_root / "middlebury", int(s))
         return str(photo_p), str(low_p), str(truth_p)
 
-    def upsample(photo_v, depth_v, truth_v):
-        result = run_depth(entry, photo_v, depth_v, truth_v, workdir())
+    def upsample(photo_v, depth_v, truth_v, work):
+        result = run_depth(entry, photo_v, depth_v, truth_v, work)
         text = ""
         if result.rmse is not None:
             r = result.rmse
@@ -457,11 +588,17 @@ def _depth_tab(gr, entry: DemoModel | None, workdir, work_root: Path) -> None:
             )
         return (str(result.bicubic_preview), str(result.preview)), text, str(result.output)
 
-    example.click(_friendly(load_example), [scale], [photo, depth, truth])
-    run.click(_friendly(upsample), [photo, depth, truth], [slider, scores, download])
+    example.click(_friendly(load_example), [scale], [photo, depth, truth], api_name="depth_example")
+    run.click(
+        _per_request(upsample, work_root),
+        [photo, depth, truth],
+        [slider, scores, download],
+        api_name="depth",
+        concurrency_id="model",
+    )
 
 
-def _texture_tab(gr, entry: DemoModel | None, workdir) -> None:
+def _texture_tab(gr, entry: DemoModel | None, work_root: Path) -> None:
     if entry is None:
         _no_model(gr, "texture")
         return
@@ -470,18 +607,24 @@ def _texture_tab(gr, entry: DemoModel | None, workdir) -> None:
         "picture, and place the square patch it is tiled into."
     )
     with gr.Row():
-        sketch = gr.ImageEditor(  # a drawing on the empty canvas is flattened on white
-            label="sketch",
-            canvas_size=(256, 256),
-            height=IMAGE_HEIGHT + 100,
-            type="numpy",
-            image_mode="RGB",
-            sources=("upload", "clipboard"),
-            brush=gr.Brush(colors=["#000000"], default_color="#000000", default_size=2, color_mode="fixed"),
-            elem_id="texture-sketch",
+        sketch = _checked(
+            gr.ImageEditor(  # a drawing on the empty canvas is flattened on white
+                label="sketch",
+                canvas_size=(256, 256),
+                height=IMAGE_HEIGHT + 100,
+                type="numpy",
+                image_mode="RGB",
+                sources=("upload", "clipboard"),
+                brush=gr.Brush(
+                    colors=["#000000"], default_color="#000000", default_size=2, color_mode="fixed"
+                ),
+                elem_id="texture-sketch",
+            )
         )
-        texture = gr.Image(
-            label="texture", type="numpy", image_mode="RGB", height=IMAGE_HEIGHT, elem_id="texture-patch"
+        texture = _checked(
+            gr.Image(
+                label="texture", type="numpy", image_mode="RGB", height=IMAGE_HEIGHT, elem_id="texture-patch"
+            )
         )
     with gr.Row():
         row = gr.Slider(0, 100, value=50, step=1, label="patch centre: row (% of height)")
@@ -497,17 +640,22 @@ def _texture_tab(gr, entry: DemoModel | None, workdir) -> None:
         )
     guide_file = gr.File(label="guide file (RGBA: translate --guide)", elem_id="texture-guide-file")
 
-    def transfer(sketch_v, texture_v, r, c, s):
+    def transfer(sketch_v, texture_v, r, c, s, work):
         composite = None if sketch_v is None else sketch_v.get("composite")
-        work = workdir()
         result = run_texture(entry, composite, texture_v, r, c, s, work)
         yield str(result.guide_picture), None, str(result.guide)
         yield str(result.guide_picture), str(result.output), str(result.guide)
 
-    run.click(_streaming(transfer), [sketch, texture, row, col, side], [guide, output, guide_file])
+    run.click(
+        _per_request(transfer, work_root),
+        [sketch, texture, row, col, side],
+        [guide, output, guide_file],
+        api_name="texture",
+        concurrency_id="model",
+    )
 
 
-def _pose_tab(gr, entry: DemoModel | None, workdir) -> None:
+def _pose_tab(gr, entry: DemoModel | None, work_root: Path) -> None:
     if entry is None:
         _no_model(gr, "pose")
         return
@@ -518,8 +666,14 @@ def _pose_tab(gr, entry: DemoModel | None, workdir) -> None:
         "or a keypoint file."
     )
     with gr.Row():
-        photo = gr.Image(
-            label="person photo", type="filepath", image_mode=None, height=IMAGE_HEIGHT, elem_id="pose-photo"
+        photo = _checked(
+            gr.Image(
+                label="person photo",
+                type="filepath",
+                image_mode=None,
+                height=IMAGE_HEIGHT,
+                elem_id="pose-photo",
+            )
         )
         with gr.Column():
             source_file = gr.File(label="source keypoints (optional; else detected)", elem_id="pose-source")
@@ -529,13 +683,15 @@ def _pose_tab(gr, entry: DemoModel | None, workdir) -> None:
                 label="target pose",
                 elem_id="pose-choice",
             )
-            target_photo = gr.Image(
-                label="target pose photo",
-                type="filepath",
-                image_mode=None,
-                height=IMAGE_HEIGHT,
-                visible=False,
-                elem_id="pose-target-photo",
+            target_photo = _checked(
+                gr.Image(
+                    label="target pose photo",
+                    type="filepath",
+                    image_mode=None,
+                    height=IMAGE_HEIGHT,
+                    visible=False,
+                    elem_id="pose-target-photo",
+                )
             )
             target_file = gr.File(label="target keypoints", visible=False, elem_id="pose-target-file")
     run = gr.Button("Transfer the pose", variant="primary", elem_id="pose-run")
@@ -559,8 +715,7 @@ def _pose_tab(gr, entry: DemoModel | None, workdir) -> None:
         )
     target_json = gr.File(label="target keypoints (translate --guide)", elem_id="pose-target-json")
 
-    def transfer(photo_v, source_v, choice_v, target_photo_v, target_file_v):
-        work = workdir()
+    def transfer(photo_v, source_v, choice_v, target_photo_v, target_file_v, work):
         guide = pose_guide(photo_v, source_v, choice_v, target_photo_v, target_file_v, work)
         src = None if guide.source_picture is None else str(guide.source_picture)
         yield src, str(guide.target_picture), None, str(guide.target)
@@ -572,24 +727,56 @@ def _pose_tab(gr, entry: DemoModel | None, workdir) -> None:
             visible=choice_v == TARGET_FROM_FILE
         )
 
-    choice.change(show_target_inputs, [choice], [target_photo, target_file])
+    choice.change(show_target_inputs, [choice], [target_photo, target_file], api_name="pose_target_inputs")
     run.click(
-        _streaming(transfer),
+        _per_request(transfer, work_root),
         [photo, source_file, choice, target_photo, target_file],
         [source_picture, target_picture, output, target_json],
+        api_name="pose",
+        concurrency_id="model",
     )
 
 
-def launch(models: dict[str, DemoModel], host: str, port: int) -> None:
-    """Serve the page until interrupted."""
+def launch(
+    models: dict[str, DemoModel],
+    host: str,
+    port: int,
+    *,
+    concurrency: int = CONCURRENCY,
+    queue_size: int = QUEUE_SIZE,
+    max_upload_mb: int = MAX_UPLOAD_MB,
+) -> None:
+    """Serve the page until interrupted (Ctrl-C or SIGTERM: the server closes, Gradio's cache and
+    the demo's temporary root are removed). `concurrency` model requests at once, `queue_size`
+    waiting, uploads up to `max_upload_mb` MB each (module docstring: "Under load")."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    with tempfile.TemporaryDirectory(prefix="guided-pix2pix-demo-") as root:
+    _limit_heaps()
+    with tempfile.TemporaryDirectory(prefix="guided-pix2pix-demo-") as root, _sigterm_as_interrupt():
         app = build_app(models, Path(root))
-        app.queue().launch(
+        app.queue(default_concurrency_limit=concurrency, max_size=queue_size).launch(
             server_name=host,
             server_port=port,
             allowed_paths=[root],
             ssr_mode=False,
             show_error=True,
             quiet=False,
+            max_file_size=f"{max_upload_mb}mb",
         )
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM raises KeyboardInterrupt in the main thread, which Gradio's `block_thread` answers
+    by closing the server (Python's default for SIGTERM ends the process with no clean-up)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
