@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from .depth_filters import filter_signed_depth
 from .errors import BadFileError, BadOptionError, UserError
 
 CONFIG_KEY = "guided_pix2pix_config"  # the metadata keys of an exported file (nn.export.METADATA_KEYS)
@@ -137,6 +138,9 @@ class OnnxGenerator:
         return (int(fixed[0][0]), int(fixed[0][1])) if fixed else None
 
     def __call__(self, input: np.ndarray, guide: np.ndarray) -> np.ndarray:
+        spec = self.config.raw.get("input_filter")
+        if spec is not None:  # the graph holds the network only: its OpenCV pre-filter runs here
+            input = np.stack([filter_signed_depth(x, g, spec) for x, g in zip(input, guide)])
         feeds = {
             INPUT_NAMES[0]: np.ascontiguousarray(input, dtype=np.float32),
             INPUT_NAMES[1]: np.ascontiguousarray(guide, dtype=np.float32),

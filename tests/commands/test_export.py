@@ -159,17 +159,32 @@ def test_export_bad_options_exit_2(tmp_path, rgb, capsys, argv, needles):
     assert not list(tmp_path.iterdir())
 
 
-def test_export_refuses_input_filter_generators(tmp_path, capsys):
-    folder = Generator(
-        backbone="resnet", ngf=4, n_blocks=1, input_nc=1, guide_nc=3, output_nc=1, residual=True,
-        input_filter={"name": "guided_filter", "radius": 4, "eps": 0.01},
-    ).save_pretrained(tmp_path / "gen")  # fmt: skip
-    assert (
-        main(["export", "--checkpoint", str(folder), "--format", "onnx", "--out", str(tmp_path / "m.onnx")])
-        == 2
-    )
-    _one_line_error(capsys, "input_filter", "OpenCV", "cannot be traced")
-    assert not (tmp_path / "m.onnx").exists()
+def test_input_filter_generators_export_to_onnx_with_their_filter_and_refuse_torch_export(tmp_path, capsys):
+    """The OpenCV pre-filter is not in the graph: the ONNX runner applies it from the metadata."""
+    folder = _save(
+        tmp_path / "gen", ngf=4, n_blocks=1, input_nc=1, guide_nc=3, output_nc=1, residual=True,
+        input_filter={"name": "joint_bilateral", "sigma_color": 20.0, "sigma_space": 3.0},
+    )  # fmt: skip
+    text = _export(folder, tmp_path / "m.onnx", "--dynamic", "--size", "16", "24")
+    assert text.count("checked at") == 2  # end to end against the eager generator, filter included
+    rng = np.random.default_rng(5)
+    write_image(tmp_path / "d.png", rng.integers(500, 4000, (6, 8), dtype=np.uint16))
+    write_image(tmp_path / "p.png", rng.integers(0, 256, (48, 64, 3), dtype=np.uint8))
+    pt, ox = _both(tmp_path, folder, tmp_path / "m.onnx", tmp_path / "d.png", tmp_path / "p.png", "o.png")
+    assert np.abs(read_image(pt).astype(int) - read_image(ox).astype(int)).max() <= 1
+    capsys.readouterr()  # the translate runs' lines
+    argv = [
+        "export",
+        "--checkpoint",
+        str(folder),
+        "--format",
+        "torch-export",
+        "--out",
+        str(tmp_path / "m.pt2"),
+    ]
+    assert main(argv) == 2
+    _one_line_error(capsys, "--format", "OpenCV", "only --format onnx")
+    assert not (tmp_path / "m.pt2").exists()
 
 
 # ----------------------------------------------------------------------------- translate --onnx

@@ -102,10 +102,17 @@ def test_torch_export_archive_keeps_metadata_and_loads(tmp_path):
         ).abs().max() <= 1e-4
 
 
-def test_input_filter_generators_are_refused():
-    model = tiny_generator(input_filter={"name": "joint_bilateral", "sigma_color": 20, "sigma_space": 8})
-    with pytest.raises(BadOptionError, match="input_filter.*OpenCV.*cannot be traced"):
-        export.trace_generator(model)
+def test_input_filter_generators_trace_their_network_only(tmp_path):
+    spec = {"name": "joint_bilateral", "sigma_color": 20, "sigma_space": 8}
+    model = tiny_generator(input_filter=spec, residual=True)
+    program = export.trace_generator(model)  # the OpenCV step is left out of the graph
+    x, g = torch.rand(2, 1, 16, 16) * 2 - 1, torch.rand(2, 3, 16, 16) * 2 - 1
+    net = export.network_only(model)
+    assert net.config.input_filter is None and model.config.input_filter == spec
+    with torch.no_grad():
+        torch.testing.assert_close(program.module()(x, g), net.eval()(x, g), atol=1e-4, rtol=0)
+    with pytest.raises(BadOptionError, match="--format.*only --format onnx"):
+        export.export_generator(model, tmp_path / "m.pt2", fmt="torch-export")
 
 
 def test_sizes_outside_the_rule_and_unknown_formats_are_refused(tmp_path):

@@ -23,8 +23,10 @@ difference is at most `TOLERANCE` at every size: a file at `path` has passed its
 The model is traced in "reference" execution mode (`Generator.set_execution_mode`: the official
 op sequence, plain convolutions; "fast" picks CPU-specific batched matrix products that a
 deployment runtime does not need), restored afterwards; both modes compute the same function.
-Generators with an `input_filter` (an OpenCV filter run inside `forward`) cannot be traced and
-are refused.
+Generators with an `input_filter` (an OpenCV filter of the input run inside `forward`, outside
+PyTorch's operators) export to ONNX as their network only, with the filter in the metadata
+config: the runner of `translate --onnx` (`onnx_runtime`) applies the same OpenCV call first,
+and the check below compares that pair with the eager generator. torch-export refuses them.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ import torch
 from ..errors import BadFileError, BadOptionError, UserError
 from ..files.atomic import write_atomic
 from ..onnx_runtime import CONFIG_KEY, INPUT_NAMES, OUTPUT_NAME, SIZE_RULE_KEY, TASK_KEY, OnnxGenerator
-from .generator import Generator
+from .generator import Generator, GeneratorConfig
 
 FORMATS = ("onnx", "torch-export")
 SUFFIXES = {"onnx": ".onnx", "torch-export": ".pt2"}
@@ -105,15 +107,15 @@ class ExportResult:
 
 
 # ----------------------------------------------------------------------------- checks
-def check_exportable(model: Generator) -> None:
-    """Refuse (BadOptionError) a generator that cannot be traced into a graph."""
+def check_exportable(model: Generator, fmt: str = "onnx") -> None:
+    """Refuse (BadOptionError) a generator that cannot be exported to `fmt`."""
     spec = model.config.input_filter
-    if spec is not None:
+    if spec is not None and fmt != "onnx":
         raise BadOptionError(
-            "input_filter",
-            f"this generator filters its input with OpenCV ({spec.get('name', spec)}) inside forward, "
-            "outside PyTorch's operators, so it cannot be traced into an ONNX or torch.export graph; "
-            "only generators without input_filter can be exported",
+            "--format",
+            f"this generator filters its input with OpenCV ({spec.get('name', spec)}) before its network, "
+            "outside PyTorch's operators; only --format onnx carries that step (the ONNX runner of "
+            "translate --onnx applies it), a torch-export program would not",
         )
     for p in model.parameters():
         if p.device.type != "cpu":
@@ -192,7 +194,7 @@ def trace_generator(
 ) -> torch.export.ExportedProgram:
     """`torch.export.export` of the generator (see the module docstring): batch dynamic; with
     `dynamic` height and width symbolic multiples of the size rule, else fixed at `size`."""
-    check_exportable(model)
+    model = network_only(model)
     multiple, minimum, _ = model.body.size_rule(model.config)
     batch = torch.export.Dim("batch", min=1, max=4096)
     if dynamic:
@@ -210,6 +212,18 @@ def trace_generator(
         return torch.export.export(
             model, _examples(model, trace_size), dynamic_shapes={"input": dims, "guide": dims}
         )
+
+
+def network_only(model: Generator) -> Generator:
+    """`model` itself, or for one with an `input_filter` a copy without it (same weights, mode
+    and training flag): the part a graph can hold."""
+    if model.config.input_filter is None:
+        return model
+    config = GeneratorConfig.from_dict({**model.config.to_dict(), "input_filter": None})
+    copy = Generator(config)
+    copy.load_state_dict(model.state_dict())
+    copy.set_execution_mode(model.execution_mode)
+    return copy.train(model.training)
 
 
 # ----------------------------------------------------------------------------- writing
@@ -333,7 +347,7 @@ def export_generator(
     if fmt not in FORMATS:
         raise BadOptionError("--format", f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
     path = Path(path)
-    check_exportable(model)
+    check_exportable(model, fmt)
     size = check_size(model, size) if size is not None else default_size(model)
     if program is None:
         program = trace_generator(model, dynamic, size)
