@@ -498,6 +498,7 @@ def _more_files(C: Path, marker: Path, noise: bytes, gen: Path, config: str, sta
 def cases() -> list[Case]:
     """Every bad input, by entry point. {C}: the corpus folder; {OUT}: a fresh output path."""
     tiny = [
+        "model.input_filter=null",  # the depth preset's OpenCV pre-filter: cases below swap channels
         "model.ngf=4",
         "model.n_blocks=1",
         "model.bottleneck=8",
