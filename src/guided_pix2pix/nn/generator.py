@@ -14,6 +14,7 @@ from torch import nn
 from ..errors import BadFileError, BadOptionError
 from ..files.atomic import write_atomic, write_text_atomic
 from .backbones import BACKBONES
+from .model_card import CARD_NAME, model_card
 from .modulation import SCHEMES, ParameterGenerator, Stage
 from .norms import NORMS
 from .prefilters import check_filter_spec, filter_depth_batch
@@ -218,16 +219,19 @@ class Generator(nn.Module):
         return self
 
     # -- persistence -------------------------------------------------------------------------
-    def save_pretrained(self, directory: str | Path) -> Path:
-        """Write `config.json` and `model.safetensors` into `directory` (created if needed)."""
+    def save_pretrained(self, directory: str | Path, card: dict | None = None) -> Path:
+        """Write `config.json`, `model.safetensors` and a `README.md` model card (`nn.model_card`:
+        the Hugging Face model-repository layout) into `directory` (created if needed).
+
+        card: what the card can say beyond the config: task, training, metrics, protocol."""
         from safetensors.torch import save_file
 
         directory = Path(directory)
         state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
         write_atomic(directory / WEIGHTS_NAME, lambda p: save_file(state, str(p), metadata={"format": "pt"}))
-        write_text_atomic(
-            directory / CONFIG_NAME, json.dumps(self.config.to_dict(), indent=2, sort_keys=True) + "\n"
-        )
+        config = self.config.to_dict()
+        write_text_atomic(directory / CONFIG_NAME, json.dumps(config, indent=2, sort_keys=True) + "\n")
+        write_text_atomic(directory / CARD_NAME, model_card(config, card))
         return directory
 
     @classmethod

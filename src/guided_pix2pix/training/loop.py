@@ -48,6 +48,7 @@ from ..nn.devices import to_device
 from ..nn.discriminator import Discriminator
 from ..nn.generator import Generator, load_state_strict
 from ..nn.losses import GANLoss, make_gan_loss
+from ..nn.memory import check_training_fits
 from .checkpoint import (
     GAN_STATE,
     REQUIRED_STATE,
@@ -60,7 +61,9 @@ from .checks import check_channels, check_image_sizes
 from .config import RunConfig, TrainSection, as_run_config
 from .run_folder import (
     CHECKPOINTS,
+    CONFIG_FILE,
     GENERATOR_DIR,
+    METRICS_FILE,
     SUMMARY_FILE,
     MetricsLog,
     RunFolderLock,
@@ -347,6 +350,37 @@ def _save(
     accelerator.wait_for_everyone()
 
 
+def _card_info(cfg: RunConfig, steps: int, out_dir: Path) -> dict:
+    """What the finished generator's model card says: task, data, steps, the run config, and the
+    last validation scores of metrics.jsonl (synthetic or whatever the run validated on)."""
+    from ..data import DATASETS
+
+    last_val: dict = {}
+    path = out_dir / METRICS_FILE
+    if path.is_file():
+        for line in path.read_text(errors="replace").splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(record, dict) and any(str(k).startswith("val/") for k in record):
+                last_val = {k: v for k, v in record.items() if str(k).startswith("val/")}
+    val_name, _ = cfg.data.validation_source()
+    return {
+        "task": getattr(DATASETS.get(cfg.data.dataset), "task", None),
+        "training": {
+            "dataset": cfg.data.dataset,
+            "options": cfg.data.options,
+            "steps": steps,
+            "config_file": f"{CONFIG_FILE} of the run folder (the whole run config)",
+        },
+        "metrics": last_val,
+        "protocol": f"the run's last validation ({val_name}, split val, at most {cfg.data.val_max_items} items)"
+        if last_val
+        else None,
+    }
+
+
 def _weights_digest(model: torch.nn.Module) -> str:
     h = hashlib.sha256()
     for k, v in sorted(model.state_dict().items()):
@@ -376,7 +410,8 @@ def train(cfg: RunConfig | dict, out_dir: str | Path, progress: bool = True) -> 
     # --- data, checked against the model before anything is written ---
     train_set = build_dataset(d.dataset, split="train", **d.options)
     check_channels(train_set, cfg.model, d.dataset)
-    check_image_sizes(train_set, cfg.model, t.crop, d.dataset)
+    height, width = check_image_sizes(train_set, cfg.model, t.crop, d.dataset)
+    check_training_fits(cfg.model, t.batch_size, height, width, device)  # large batches only
     task = getattr(train_set, "task", "generic")
     micro_per_step = t.grad_accum
     global_batch = t.batch_size * world
@@ -569,7 +604,7 @@ def train(cfg: RunConfig | dict, out_dir: str | Path, progress: bool = True) -> 
         backend = dist.get_backend() if dist.is_available() and dist.is_initialized() else None
         summary["distributed"] = {"world_size": world, "backend": backend}
         if main:
-            parts.G_raw.save_pretrained(out_dir / GENERATOR_DIR)
+            parts.G_raw.save_pretrained(out_dir / GENERATOR_DIR, card=_card_info(cfg, max_steps, out_dir))
             write_text_atomic(out_dir / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
         accelerator.wait_for_everyone()
         return summary
