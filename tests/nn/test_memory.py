@@ -8,7 +8,12 @@ from PIL import Image
 
 from guided_pix2pix.cli import main
 from guided_pix2pix.nn.generator import Generator, GeneratorConfig
-from guided_pix2pix.nn.memory import estimated_forward_bytes, forward_bytes, free_bytes
+from guided_pix2pix.nn.memory import (
+    estimated_forward_bytes,
+    estimated_training_bytes,
+    forward_bytes,
+    free_bytes,
+)
 
 
 @pytest.mark.parametrize(
@@ -47,3 +52,34 @@ def test_translate_refuses_an_image_too_large_for_this_machine_before_writing(tm
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--batch-size" in err[0] and "GiB" in err[0] and f"{side}x{side}" in err[0], err
     assert not out.exists()
+
+
+def test_train_refuses_a_batch_too_large_for_this_machine_before_writing(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = [
+        "train",
+        "--config",
+        "synthetic_depth",
+        "--out",
+        str(out),
+        "--no-progress",
+        "train.batch_size=60000",
+    ]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "train.batch_size" in err[0] and "GiB" in err[0] and "128x128" in err[0], err
+    assert not out.exists()
+
+
+def test_the_training_estimate_grows_with_the_batch_and_exceeds_inference():
+    config = GeneratorConfig(input_nc=1, guide_nc=3, output_nc=1, ngf=8, n_blocks=2)
+    one, four = (estimated_training_bytes(config, n, 128, 128) for n in (1, 4))
+    assert four > 3 * (one - 3 * config.parameter_count() * 4)
+    assert one > estimated_forward_bytes(config, 1, 128, 128)
+
+
+def test_bench_refuses_a_batch_too_large_for_this_machine(capsys):
+    argv = ["bench", "--preset", "depth_x8", "--batch", "60000", "--device", "cpu", "--data", "random"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--batch" in err[0] and "GiB" in err[0], err

@@ -30,6 +30,7 @@ GIB = 1 << 30
 HEADROOM = 0.8  # use at most this share of the memory the device reports free
 PROBE_SIZE = 256  # pixels per side of the meta-device probe (rounded up to the size rule)
 CHECK_FROM_PIXELS = 4 * 1024 * 1024  # batch x height x width from which a forward pass is checked
+CHECK_TRAINING_FROM_PIXELS = 1024 * 1024  # the same for a training step (several times the memory)
 
 
 class _PeakLiveBytes(TorchDispatchMode):
@@ -72,6 +73,57 @@ def _forward_bytes(config_json: str, batch: int, height: int, width: int) -> int
     with torch.no_grad(), mode:
         model(x, g)
     return weights + mode.peak
+
+
+@functools.lru_cache(maxsize=16)
+def _training_step_bytes(config_json: str, side: int) -> tuple[int, float]:
+    """(fixed bytes, bytes per pixel) of one generator training step at batch 1: forward with
+    autograd (the saved activations stay alive in the graph), backward, the gradients and Adam's
+    two moments, measured on the meta device."""
+    from .generator import Generator, GeneratorConfig
+
+    config = GeneratorConfig.from_dict(json.loads(config_json))
+    config.input_filter = None
+    with torch.device("meta"):
+        model = Generator(config).train()
+        x = torch.empty(1, config.input_nc, side, side)
+        g = torch.empty(1, config.guide_nc, side, side)
+    weights = sum(p.numel() * p.element_size() for p in model.parameters())
+    mode = _PeakLiveBytes()
+    with mode:
+        model(x, g).abs().mean().backward()
+    fixed = 3 * weights  # the weights and Adam's two moments; the gradients are counted in the run
+    return fixed, mode.peak / (side * side)
+
+
+def estimated_training_bytes(config: Any, batch: int, height: int, width: int) -> int:
+    """Peak bytes of one training step of the generator alone (the discriminator, when there is
+    one, adds its own share: this is a lower bound), scaled from a probe at PROBE_SIZE."""
+    from .backbones import BACKBONES
+
+    multiple, minimum, _ = BACKBONES[config.backbone].size_rule(config)
+    side = -(-max(PROBE_SIZE, minimum) // multiple) * multiple
+    fixed, per_pixel = _training_step_bytes(json.dumps(config.to_dict(), sort_keys=True), side)
+    return int(fixed + per_pixel * batch * height * width)
+
+
+def check_training_fits(config: Any, batch: int, height: int, width: int, device: torch.device) -> None:
+    """Raise BadOptionError naming train.batch_size when one training step of the generator
+    alone would need more than HEADROOM of the device's free memory (before anything is built)."""
+    if batch * height * width < CHECK_TRAINING_FROM_PIXELS:
+        return
+    free = free_bytes(device)
+    if free is None:
+        return
+    need = estimated_training_bytes(config, batch, height, width)
+    if need > HEADROOM * free:
+        raise BadOptionError(
+            "train.batch_size",
+            f"a training step on {batch} image(s) of {height}x{width} pixels needs about {need / GIB:.1f} GiB "
+            f"for the generator alone; {device.type} has {free / GIB:.1f} GiB free (at most {HEADROOM:.0%} "
+            "is used): use a smaller train.batch_size (with train.grad_accum for the same effective batch) "
+            "or train.crop",
+        )
 
 
 def forward_bytes(config: Any, batch: int, height: int, width: int) -> int:

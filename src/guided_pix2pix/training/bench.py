@@ -41,7 +41,8 @@ from ..data.base import check_size
 from ..data.transforms import augment_batch
 from ..errors import BadOptionError
 from ..nn.backbones import BACKBONES
-from ..nn.devices import to_device
+from ..nn.devices import resolve_device, to_device
+from ..nn.memory import check_training_fits
 from .config import RunConfig, load_config
 from .loop import build_models, make_accelerator, optimizer_step, prepare_parts
 from .sampling import StepBatchSampler, step_generator
@@ -174,6 +175,10 @@ def check_bench_size(cfg: RunConfig, s: BenchSettings) -> None:
             "--size",
             f"image size {h}x{w} not supported by the {cfg.model.backbone} backbone: H and W must be {rule}",
         )
+    try:  # the same memory bound as train, named by bench's own option
+        check_training_fits(cfg.model, cfg.train.batch_size, h, w, resolve_device(s.device))
+    except BadOptionError as exc:
+        raise BadOptionError("--batch", exc.problem.replace("train.batch_size", "--batch")) from exc
 
 
 def build_parts(cfg: RunConfig, s: BenchSettings):

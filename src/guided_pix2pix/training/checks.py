@@ -19,9 +19,10 @@ def _name_channel_mismatch(dataset, expected) -> None:
             raise BadFileError(items[0][1][role], f"has {have} channels, but model.{option} is {want}")
 
 
-def check_image_sizes(dataset, gen_cfg: GeneratorConfig, crop, name: str) -> None:
+def check_image_sizes(dataset, gen_cfg: GeneratorConfig, crop, name: str) -> tuple[int, int]:
     """Before training: the images the generator will see (item 0, or the crop) have a size its
-    backbone takes, and a folder dataset without a crop holds one size only (else no batch)."""
+    backbone takes, and a folder dataset without a crop holds one size only (else no batch).
+    Returns that size (H, W)."""
     multiple, minimum, rule = BACKBONES[gen_cfg.backbone].size_rule(gen_cfg)
     sizes = getattr(dataset, "sizes", None)  # FolderDataset: input file -> (H, W) from headers
     if sizes:
@@ -48,6 +49,7 @@ def check_image_sizes(dataset, gen_cfg: GeneratorConfig, crop, name: str) -> Non
             f"image size {h}x{w} not supported by the {gen_cfg.backbone} backbone: H and W must be "
             f"{rule}; crop (train.crop) or resize the images",
         )
+    return int(h), int(w)
 
 
 def check_channels(dataset, gen_cfg: GeneratorConfig, name: str) -> None:
