@@ -60,6 +60,21 @@ def chromium(width: int = 1280, height: int = 900):
     return driver
 
 
+def tiny_demo_models(root: Path) -> dict[str, Path]:
+    """A tiny untrained generator folder per demo tab (depth, pose, texture) under `root`."""
+    from guided_pix2pix.nn.generator import Generator
+
+    tiny = {"conditioning": "bft", "ngf": 4}
+    specs = {
+        "depth": {"backbone": "resnet", "n_blocks": 1, "input_nc": 1, "guide_nc": 3, "output_nc": 1},
+        "pose": {"backbone": "resnet", "n_blocks": 1, "input_nc": 3, "guide_nc": 18, "output_nc": 3},
+        "texture": {"backbone": "unet", "n_layers": 3, "input_nc": 1, "guide_nc": 4, "output_nc": 3},
+    }
+    for task, spec in specs.items():
+        Generator(**tiny, **spec).save_pretrained(root / task)
+    return {task: root / task for task in specs}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -18,13 +18,12 @@ import urllib.error
 
 import numpy as np
 import pytest
-from browser_helpers import chromium, fetch, fetch_image, free_port
+from browser_helpers import chromium, fetch, fetch_image, free_port, tiny_demo_models
 from PIL import Image
 
 from guided_pix2pix.cli import main
 from guided_pix2pix.data.keypoints import BUILTIN_POSES, Keypoints, write_keypoints
 from guided_pix2pix.files.images import read_image, write_image
-from guided_pix2pix.nn.generator import Generator
 
 if importlib.util.find_spec("gradio") is None:  # requirements.txt pins it; without the extra: skip
     pytest.skip("the demo extra (gradio) is not installed", allow_module_level=True)
@@ -36,23 +35,11 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 TIMEOUT = 60  # s for any one thing the page does
 
 
-def _models(root):
-    tiny = {"conditioning": "bft", "ngf": 4}
-    specs = {
-        "depth": {"backbone": "resnet", "n_blocks": 1, "input_nc": 1, "guide_nc": 3, "output_nc": 1},
-        "pose": {"backbone": "resnet", "n_blocks": 1, "input_nc": 3, "guide_nc": 18, "output_nc": 3},
-        "texture": {"backbone": "unet", "n_layers": 3, "input_nc": 1, "guide_nc": 4, "output_nc": 3},
-    }
-    for task, spec in specs.items():
-        Generator(**tiny, **spec).save_pretrained(root / task)
-    return {task: root / task for task in specs}
-
-
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     """(URL, server log path, models) of a running demo with tiny models for every tab."""
     root = tmp_path_factory.mktemp("demo")
-    models = _models(root)
+    models = tiny_demo_models(root)
     port = free_port()
     log = root / "server.log"
     argv = [sys.executable, "-m", "guided_pix2pix.cli", "demo", "--port", str(port), "--device", "cpu"]

@@ -30,12 +30,11 @@ import urllib.error
 
 import numpy as np
 import pytest
-from browser_helpers import fetch, free_port
+from browser_helpers import fetch, free_port, tiny_demo_models
 from PIL import Image
 
 from guided_pix2pix.data.keypoints import BUILTIN_POSES, Keypoints, write_keypoints
 from guided_pix2pix.files.images import write_image
-from guided_pix2pix.nn.generator import Generator
 
 if importlib.util.find_spec("gradio") is None:  # requirements.txt pins it; without the extra: skip
     pytest.skip("the demo extra (gradio) is not installed", allow_module_level=True)
@@ -51,18 +50,6 @@ MEMORY_GROWTH = 0.20  # VmRSS after the run / after the warm-up, at most 1 + thi
 SCALE = 8  # the depth maps are the photo's size / 8
 
 
-def _models(root):
-    tiny = {"conditioning": "bft", "ngf": 4}
-    specs = {
-        "depth": {"backbone": "resnet", "n_blocks": 1, "input_nc": 1, "guide_nc": 3, "output_nc": 1},
-        "pose": {"backbone": "resnet", "n_blocks": 1, "input_nc": 3, "guide_nc": 18, "output_nc": 3},
-        "texture": {"backbone": "unet", "n_layers": 3, "input_nc": 1, "guide_nc": 4, "output_nc": 3},
-    }
-    for task, spec in specs.items():
-        Generator(**tiny, **spec).save_pretrained(root / task)
-    return {task: root / task for task in specs}
-
-
 def _rss_kb(pid: int) -> int:
     with open(f"/proc/{pid}/status") as fh:
         return next(int(line.split()[1]) for line in fh if line.startswith("VmRSS:"))
@@ -72,7 +59,7 @@ def _rss_kb(pid: int) -> int:
 def server(tmp_path_factory):
     """(URL, process, server log, the server's TMPDIR) of a running demo with tiny models."""
     root = tmp_path_factory.mktemp("demo_load")
-    models = _models(root)
+    models = tiny_demo_models(root)
     tmp = root / "tmp"  # the server's temporary files (its work root and Gradio's cache)
     tmp.mkdir()
     port = free_port()
