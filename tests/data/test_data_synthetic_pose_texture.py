@@ -143,5 +143,9 @@ def test_cli_preview_and_bench(tmp_path, capsys):
         main(["data", "preview", "--task", "texture", "--out", str(tmp_path / "p.png"), "--count", "2"]) == 0
     )
     assert (tmp_path / "p.png").stat().st_size > 0
+    # without --size, the size the task's preset trains at (64 x 64 for texture): input | guide | target
+    from PIL import Image
+
+    assert Image.open(tmp_path / "p.png").size[0] == 3 * 64
     assert main(["data", "bench", "--task", "pose", "--size", "64", "64", "--count", "2"]) == 0
     assert '"samples_per_s_per_core"' in capsys.readouterr().out

@@ -28,10 +28,19 @@ from ..files.values import from_signed_unit
 TASKS = ("depth", "pose", "texture")
 
 
+def preset_size(task: str) -> tuple[int, int]:
+    """The image size the task's synthetic preset (`synthetic_<task>`) trains at."""
+    from ..training.config import load_config
+
+    h, w = load_config(f"synthetic_{task}").data.options["size"]
+    return int(h), int(w)
+
+
 def _dataset(args, count: int | None = None):
     from ..data import build_dataset
 
-    options = {"size": tuple(args.size), "count": count or args.count, "seed": args.seed}
+    size = tuple(args.size) if args.size is not None else preset_size(args.task)
+    options = {"size": size, "count": count or args.count, "seed": args.seed}
     if args.task == "depth":
         options.update(scale=args.scale, protocol=args.protocol)
     return build_dataset(f"synthetic_{args.task}", split=args.split, **options)
@@ -48,7 +57,15 @@ WRITERS: dict[str, dict[str, tuple[str, np.dtype]]] = {
 
 def _common(p: argparse.ArgumentParser, count: int) -> None:
     p.add_argument("--task", choices=TASKS, required=True, help="synthetic task")
-    p.add_argument("--size", type=int, nargs=2, default=(128, 128), metavar=("H", "W"), help="pixels")
+    p.add_argument(
+        "--size",
+        type=int,
+        nargs=2,
+        default=None,
+        metavar=("H", "W"),
+        help="pixels (default: the size the task's synthetic_<task> preset trains at: depth 128x128, "
+        "pose and texture 64x64)",
+    )
     p.add_argument("--count", type=int, default=count, help="number of items")
     p.add_argument("--seed", type=int, default=0, help="random seed (item i of a seed is always the same)")
     p.add_argument("--split", choices=("train", "val", "test"), default="train", help="item stream")
