@@ -96,20 +96,26 @@ def _training_step_bytes(config_json: str, side: int) -> tuple[int, float]:
     return fixed, mode.peak / (side * side)
 
 
-def estimated_training_bytes(config: Any, batch: int, height: int, width: int) -> int:
-    """Peak bytes of one training step of the generator alone (the discriminator, when there is
-    one, adds its own share: this is a lower bound), scaled from a probe at PROBE_SIZE."""
+def _probe_side(config: Any) -> int:
+    """PROBE_SIZE rounded up to a size the config's backbone takes (pixels per side)."""
     from .backbones import BACKBONES
 
     multiple, minimum, _ = BACKBONES[config.backbone].size_rule(config)
-    side = -(-max(PROBE_SIZE, minimum) // multiple) * multiple
-    fixed, per_pixel = _training_step_bytes(json.dumps(config.to_dict(), sort_keys=True), side)
+    return -(-max(PROBE_SIZE, minimum) // multiple) * multiple
+
+
+def estimated_training_bytes(config: Any, batch: int, height: int, width: int) -> int:
+    """Peak bytes of one training step of the generator alone (the discriminator, when there is
+    one, adds its own share: this is a lower bound), scaled from a probe at PROBE_SIZE."""
+    fixed, per_pixel = _training_step_bytes(json.dumps(config.to_dict(), sort_keys=True), _probe_side(config))
     return int(fixed + per_pixel * batch * height * width)
 
 
-def check_training_fits(config: Any, batch: int, height: int, width: int, device: torch.device) -> None:
-    """Raise BadOptionError naming train.batch_size when one training step of the generator
-    alone would need more than HEADROOM of the device's free memory (before anything is built)."""
+def check_training_fits(
+    config: Any, batch: int, height: int, width: int, device: torch.device, option: str = "train.batch_size"
+) -> None:
+    """Raise BadOptionError naming `option` when one training step of the generator alone
+    would need more than HEADROOM of the device's free memory (before anything is built)."""
     if batch * height * width < CHECK_TRAINING_FROM_PIXELS:
         return
     free = free_bytes(device)
@@ -118,10 +124,10 @@ def check_training_fits(config: Any, batch: int, height: int, width: int, device
     need = estimated_training_bytes(config, batch, height, width)
     if need > HEADROOM * free:
         raise BadOptionError(
-            "train.batch_size",
+            option,
             f"a training step on {batch} image(s) of {height}x{width} pixels needs about {need / GIB:.1f} GiB "
             f"for the generator alone; {device.type} has {free / GIB:.1f} GiB free (at most {HEADROOM:.0%} "
-            "is used): use a smaller train.batch_size (with train.grad_accum for the same effective batch) "
+            f"is used): use a smaller {option} (with train.grad_accum for the same effective batch) "
             "or train.crop",
         )
 
@@ -145,11 +151,7 @@ def _per_pixel(config_json: str, side: int) -> tuple[int, float]:
 
 def estimated_forward_bytes(config: Any, batch: int, height: int, width: int) -> int:
     """`forward_bytes` scaled from one probe at PROBE_SIZE: weights + bytes per pixel x pixels."""
-    from .backbones import BACKBONES
-
-    multiple, minimum, _ = BACKBONES[config.backbone].size_rule(config)
-    side = -(-max(PROBE_SIZE, minimum) // multiple) * multiple
-    weights, per_pixel = _per_pixel(json.dumps(config.to_dict(), sort_keys=True), side)
+    weights, per_pixel = _per_pixel(json.dumps(config.to_dict(), sort_keys=True), _probe_side(config))
     return int(weights + per_pixel * batch * height * width)
 
 

@@ -175,10 +175,8 @@ def check_bench_size(cfg: RunConfig, s: BenchSettings) -> None:
             "--size",
             f"image size {h}x{w} not supported by the {cfg.model.backbone} backbone: H and W must be {rule}",
         )
-    try:  # the same memory bound as train, named by bench's own option
-        check_training_fits(cfg.model, cfg.train.batch_size, h, w, resolve_device(s.device))
-    except BadOptionError as exc:
-        raise BadOptionError("--batch", exc.problem.replace("train.batch_size", "--batch")) from exc
+    # the same memory bound as train, named by bench's own option
+    check_training_fits(cfg.model, cfg.train.batch_size, h, w, resolve_device(s.device), option="--batch")
 
 
 def build_parts(cfg: RunConfig, s: BenchSettings):
