@@ -42,13 +42,14 @@ from ..data.keypoints import N_KEYPOINTS, is_keypoint_file, read_keypoints, read
 from ..data.lab_files import output_to_rgb, probe_texture_file, read_texture_guide, read_texture_input
 from ..data.visualize import depth_colours
 from ..errors import BadFileError, BadOptionError
-from ..files.images import pair_by_stem, probe_image, read_image, write_image
+from ..files.images import probe_image, read_image, write_image
 from ..files.outputs import check_outputs_apart
 from ..files.values import from_signed_unit, to_signed_unit
 from ..nn.devices import resolve_device
 from ..nn.padding import run_padded
 from ..training.model_task import generator_task
 from ..training.run_folder import load_generator
+from .translate_plan import check_plan_apart, plan_pairs
 
 
 def add_arguments(parser) -> None:
@@ -97,37 +98,6 @@ def add_arguments(parser) -> None:
 
 
 # ----------------------------------------------------------------------------- pairing
-def plan_pairs(args) -> list[tuple[Path, Path, Path]]:
-    """(input file, guide file, output file) for every pair the arguments name."""
-    for option, path in (("--input", args.input), ("--guide", args.guide)):
-        if not path.exists():
-            raise BadFileError(path, f"no such file or folder ({option})")
-    if args.input.is_dir() != args.guide.is_dir():
-        raise BadOptionError("--guide", "give two files or two folders for --input and --guide")
-    if args.input.is_dir():
-        if args.out.exists() and not args.out.is_dir():
-            raise BadOptionError("--out", f"{args.out} is a file; folder inputs need an output folder")
-        return [
-            (i, g, args.out / i.name) for _, i, g in pair_by_stem(args.input, args.guide, ("input", "guide"))
-        ]
-    out = args.out
-    if out.is_dir() or not out.suffix:
-        out = out / args.input.name
-    return [(args.input, args.guide, out)]
-
-
-def check_plan_apart(args, plan) -> None:
-    """Refuse an --out that would overwrite what the user gave: an output path that is an input
-    or guide file, or lies inside the --input or --guide folder (exit 2, before any write)."""
-    check_outputs_apart(
-        args.out,
-        [out for _, _, out in plan],
-        folders=[("--input", args.input), ("--guide", args.guide)],
-        files=[p for i, g, _ in plan for p in (i, g)],
-        files_are="the input or guide files",
-    )
-
-
 def plan_previews(args, plan, depth_model: bool) -> list[Path] | None:
     """The --preview PNG of every planned pair (None without --preview), checked apart from the
     inputs, guides and outputs; refused for models that do not write depth."""

@@ -22,8 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import BadFileError, BadOptionError
-from ..files.images import pair_by_stem, probe_image, read_image, write_image
-from ..files.outputs import check_outputs_apart
+from ..files.images import probe_image, read_image, write_image
 from ..onnx_runtime import (
     DepthScaling,
     OnnxGenerator,
@@ -32,6 +31,7 @@ from ..onnx_runtime import (
     sensor_depth_to_input,
     to_signed_unit,
 )
+from .translate_plan import check_plan_apart, plan_pairs
 
 DEPTH_MODES = ("auto", "sensor", "file")  # as commands.translate
 TEXTURE_MODES = ("auto", "rgb", "file")
@@ -60,37 +60,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--preview", type=Path, help="not available with --onnx (needs PyTorch)")
 
 
-# ----------------------------------------------------------------------------- planning (as translate)
-def plan_pairs(args) -> list[tuple[Path, Path, Path]]:
-    """(input file, guide file, output file) for every pair (`commands.translate.plan_pairs`)."""
-    for option, path in (("--input", args.input), ("--guide", args.guide)):
-        if not path.exists():
-            raise BadFileError(path, f"no such file or folder ({option})")
-    if args.input.is_dir() != args.guide.is_dir():
-        raise BadOptionError("--guide", "give two files or two folders for --input and --guide")
-    if args.input.is_dir():
-        if args.out.exists() and not args.out.is_dir():
-            raise BadOptionError("--out", f"{args.out} is a file; folder inputs need an output folder")
-        return [
-            (i, g, args.out / i.name) for _, i, g in pair_by_stem(args.input, args.guide, ("input", "guide"))
-        ]
-    out = args.out
-    if out.is_dir() or not out.suffix:
-        out = out / args.input.name
-    return [(args.input, args.guide, out)]
-
-
-def check_plan_apart(args, plan) -> None:
-    """Never overwrite an input or a guide (`commands.translate.check_plan_apart`)."""
-    check_outputs_apart(
-        args.out,
-        [out for _, _, out in plan],
-        folders=[("--input", args.input), ("--guide", args.guide)],
-        files=[p for i, g, _ in plan for p in (i, g)],
-        files_are="the input or guide files",
-    )
-
-
+# ----------------------------------------------------------------------------- checks (planning: translate_plan)
 def check_modes(model: OnnxGenerator, args) -> bool:
     """Whether inputs are sensor depth; refuses what needs PyTorch."""
     cfg = model.config
