@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from ..errors import BadOptionError
+from ..nn import priors
 from ..nn.prefilters import depth_back, depth_unit, fgs, guided_filter, joint_bilateral, photo_u8
 
 
@@ -83,29 +84,13 @@ DEPTH_BASELINES: dict[str, Baseline] = {
 
 
 def plain_background(batch: dict) -> torch.Tensor:
-    """Pose: every pixel the median colour of the input's one-pixel border (the synthetic figures
-    and DeepFashion's photos stand on a plain background), (N, 3, H, W) network values."""
-    x = batch["input"]
-    border = torch.cat([x[:, :, 0], x[:, :, -1], x[:, :, :, 0], x[:, :, :, -1]], dim=2)  # (N, C, 2W + 2H)
-    return border.median(dim=2).values[:, :, None, None].expand_as(x).clone()
+    """Pose: the prior `nn.priors.plain_background` of the batch's input."""
+    return priors.plain_background(batch["input"])
 
 
 def mean_colour_fill(batch: dict) -> torch.Tensor:
-    """Texture: the sketch with the inside of its outline filled with the mean LAB colour of the
-    patch (guide channels 0-2 where the guide's mask channel 3 is set); outside, the sketch itself
-    (grey: its L with a = b = 0). All in TextureGAN-scaled LAB, (N, 3, H, W)."""
-    from scipy import ndimage
-
-    sketch, guide = batch["input"], batch["guide"]
-    outs = []
-    for s, g in zip(sketch, guide):
-        lines = (s[0] < 0.0).cpu().numpy()  # L below 50: the dark outline and detail strokes
-        inside = torch.from_numpy(ndimage.binary_fill_holes(lines)).to(s.device)
-        patch = g[3] > 0  # the mask channel marks the patch's pixels
-        colour = g[:3][:, patch].mean(dim=1) if bool(patch.any()) else torch.zeros(3, device=s.device)
-        grey = torch.cat([s, torch.zeros_like(s), torch.zeros_like(s)])  # (1, H, W) -> (3, H, W)
-        outs.append(torch.where(inside[None], colour[:, None, None], grey))
-    return torch.stack(outs)
+    """Texture: the prior `nn.priors.patch_colour_fill` of the batch's sketch and patch."""
+    return priors.patch_colour_fill(batch["input"], batch["guide"])
 
 
 POSE_BASELINES: dict[str, Baseline] = {

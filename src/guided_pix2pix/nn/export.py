@@ -109,6 +109,13 @@ class ExportResult:
 # ----------------------------------------------------------------------------- checks
 def check_exportable(model: Generator, fmt: str = "onnx") -> None:
     """Refuse (BadOptionError) a generator that cannot be exported to `fmt`."""
+    prior = model.config.output_prior
+    if prior is not None:
+        raise BadOptionError(
+            "--checkpoint",
+            f"this generator starts its output from the {prior} prior (nn.priors: scipy, outside "
+            "PyTorch's operators), which neither export format carries yet; run it with translate",
+        )
     spec = model.config.input_filter
     if spec is not None and fmt != "onnx":
         raise BadOptionError(

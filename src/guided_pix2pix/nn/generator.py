@@ -19,6 +19,7 @@ from .modulation import SCHEMES, ParameterGenerator, Stage
 from .norms import NORMS
 from .prefilters import check_filter_spec, filter_depth_batch
 from .pretrained import is_pretrained_name, resolve_pretrained
+from .priors import check_output_prior, output_prior
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -60,6 +61,11 @@ class GeneratorConfig:
             sees it, and with `residual` the output starts from that filtered map instead of the
             bicubic one, so the network learns a correction to the filter. Needs input_nc == 1
             and guide_nc >= 3 (depth with an RGB photo). Not in the official networks.
+        output_prior: None, or a parameter-free guess of the output from (input, guide) in
+            `nn.priors.OUTPUT_PRIORS` (``patch_colour_fill`` for texture, ``border_background``
+            for pose): output = clamp(prior + tanh(net), -1, 1), the last conv initialised to
+            zero, so training starts from the prior (the task's trivial baseline) and the network
+            learns a correction. Excludes `residual`. Not in the official networks.
     """
 
     backbone: str = "resnet"
@@ -74,6 +80,7 @@ class GeneratorConfig:
     bottleneck: int = 100
     residual: bool = False
     input_filter: dict | None = None
+    output_prior: str | None = None
 
     def __post_init__(self) -> None:
         choices: dict[str, dict[str, Any]] = {"backbone": BACKBONES, "conditioning": SCHEMES, "norm": NORMS}
@@ -93,6 +100,15 @@ class GeneratorConfig:
             raise BadOptionError(
                 "residual", f"needs input_nc == output_nc, got {self.input_nc} and {self.output_nc}"
             )
+        if self.output_prior is not None:
+            self.output_prior = check_output_prior(
+                self.output_prior, self.input_nc, self.guide_nc, self.output_nc
+            )
+            if self.residual:
+                raise BadOptionError(
+                    "output_prior",
+                    "the output starts from the prior; residual (from the input) must be false",
+                )
         if self.input_filter is not None:
             self.input_filter = check_filter_spec(self.input_filter)
             if self.input_nc != 1 or self.guide_nc < 3:
@@ -166,7 +182,7 @@ class Generator(nn.Module):
         config.check_size()  # before any allocation
         self.body = BACKBONES[config.backbone](config)
         init_weights(self)
-        if config.residual:  # start as the identity (output = input): the net learns a correction
+        if config.residual or config.output_prior:  # start at output = input (or the prior)
             head = [m for m in self.body.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))][-1]
             nn.init.zeros_(head.weight)
             if head.bias is not None:
@@ -202,6 +218,8 @@ class Generator(nn.Module):
         out = self.body(input, guide)
         if self.config.residual:
             out = torch.clamp(input + out, -1.0, 1.0)
+        elif self.config.output_prior is not None:
+            out = torch.clamp(output_prior(self.config.output_prior, input, guide) + out, -1.0, 1.0)
         return out
 
     def set_execution_mode(self, mode: str) -> Generator:
