@@ -74,6 +74,8 @@ def test_evaluate_reports_the_pose_baselines_and_how_much_the_guide_moves_the_ou
     assert blind["guide_sensitivity"]["items"] == 4
     assert blind["guide_sensitivity"]["ratio"] == 0.0
     assert guided["guide_sensitivity"]["ratio"] > 0.0
+    # neither pose baseline reads the target pose: their reference ratios are 0
+    assert blind["guide_sensitivity"]["baseline_ratios"] == {"identity": 0.0, "background": 0.0}
     assert guided["guide_sensitivity"]["target_difference"] == pytest.approx(
         blind["guide_sensitivity"]["target_difference"]
     )
@@ -82,3 +84,16 @@ def test_evaluate_reports_the_pose_baselines_and_how_much_the_guide_moves_the_ou
     skipped = _evaluate(pose_models / "guided", tmp_path, capsys, "--no-guide-check")
     assert skipped["guide_sensitivity"] is None
     assert np.isclose(skipped["metrics"]["psnr"], guided["metrics"]["psnr"])
+
+
+def test_the_texture_fill_follows_its_patch_and_gives_the_reference_ratio(tmp_path, capsys):
+    torch.manual_seed(0)
+    Generator(backbone="unet", input_nc=1, guide_nc=4, output_nc=3, ngf=4, n_layers=6).save_pretrained(
+        tmp_path / "g"
+    )
+    argv = ["evaluate", "--checkpoint", str(tmp_path / "g"), "--config", "synthetic_texture"]
+    argv += ["data.options.size=[64,64]", "data.options.count=4", "--metrics", "psnr", "--device", "cpu"]
+    assert main([*argv, "--out", str(tmp_path / "eval")]) == 0
+    check = json.loads(capsys.readouterr().out)["guide_sensitivity"]
+    # another item's patch recolours the whole object: a large share of the targets' difference
+    assert 0.1 < check["baseline_ratios"]["mean_colour_fill"] < 1.0

@@ -259,17 +259,24 @@ def evaluate_model(
         (out_dir / IMAGE_DIR).mkdir(parents=True, exist_ok=True)
     rows: list[dict] = []
     sensitivity = GuideSensitivity()
+    baseline_sensitivity = {b: GuideSensitivity() for b in baseline_names}
     for r, dataset in enumerate(datasets):
         for batch in batches_by_size((dataset[i] for i in range(len(dataset))), batch_size):
             batch = to_device(batch, device)
             output = run_padded(model, batch["input"], batch["guide"])
-            if guide_check and output.shape[0] > 1:
-                sensitivity.update(model, batch, output)
+            check = guide_check and output.shape[0] > 1
+            if check:
+                sensitivity.update(lambda x, g: run_padded(model, x, g), batch, output)
             kw = _per_batch_kwargs(batch)
             scorer.update(plan.view(output), plan.view(batch["target"]), kw, first_pass=r == 0)
             for b, scorer_b in baseline_scores.items():
-                prediction = BASELINES[task][b].predict(batch, baseline_params.get(b))
+                baseline, params = BASELINES[task][b], baseline_params.get(b)
+                prediction = baseline.predict(batch, params)
                 scorer_b.update(plan.view(prediction), plan.view(batch["target"]), kw, True)
+                if check:
+                    baseline_sensitivity[b].update(
+                        _baseline_runner(baseline, batch, params), batch, prediction
+                    )
             for j, item_id in enumerate(batch["meta"].get("id", [None] * output.shape[0])):
                 row: dict = {"id": str(item_id if item_id is not None else len(rows))}
                 if len(datasets) > 1:
@@ -289,7 +296,7 @@ def evaluate_model(
         "patches_per_item": len(datasets),
         "metrics": scorer.means(),
         "baselines": {b: s.means() for b, s in baseline_scores.items()},
-        "guide_sensitivity": sensitivity.summary() if guide_check else None,
+        "guide_sensitivity": sensitivity.summary(baseline_sensitivity) if guide_check else None,
         "baseline_params": {b: baseline_params.get(b, {}) for b in baseline_names},
         "baseline_protocols": {b: BASELINES[task][b].doc for b in baseline_names},
         "units": {n: METRICS[n].unit for n in names},
@@ -307,12 +314,20 @@ def evaluate_model(
     return result
 
 
+def _baseline_runner(baseline, batch: dict, params: dict | None):
+    """predict(input, guide) of a baseline on `batch` with other inputs or guides."""
+    return lambda x, g: baseline.predict({**batch, "input": x, "guide": g}, params)
+
+
 class GuideSensitivity:
     """Does the model use its guide? Each batch is run again with its guides rolled by one item
     (item i gets item i+1's guide), and the mean absolute change of the output is compared with
     the mean absolute difference between the targets of the items whose guides were exchanged
     (network values). A model that ignores its guide has ratio ~0; one whose output follows the
-    guide as much as the targets differ has ratio ~1."""
+    guide as much as the targets differ has ratio ~1. The targets of two items differ in more than
+    what the guide decides (another object, another person), so the same measure on the baselines
+    that read the guide (texture's mean-colour fill, the depth filters) is the reference a model
+    can be held to: ``baseline_ratios``."""
 
     def __init__(self) -> None:
         self.output_change = 0.0
@@ -321,15 +336,21 @@ class GuideSensitivity:
         self.items = 0
 
     @torch.no_grad()
-    def update(self, model, batch: dict, output: torch.Tensor) -> None:
-        swapped = run_padded(model, batch["input"], batch["guide"].roll(1, dims=0))
+    def update(self, predict, batch: dict, output: torch.Tensor) -> None:
+        """predict(input, guide) -> output, for the batch run with its guides rolled."""
+        swapped = predict(batch["input"], batch["guide"].roll(1, dims=0))
         target = batch["target"]
         self.output_change += float((swapped - output).abs().double().sum())
         self.target_difference += float((target.roll(1, dims=0) - target).abs().double().sum())
         self.pixels += output.numel()
         self.items += output.shape[0]
 
-    def summary(self) -> dict | None:
+    def ratio(self) -> float | None:
+        if not self.pixels or self.target_difference <= 0:
+            return None
+        return self.output_change / self.target_difference
+
+    def summary(self, baselines: dict[str, GuideSensitivity] | None = None) -> dict | None:
         if not self.pixels:
             return None  # no batch of two or more items
         change, difference = self.output_change / self.pixels, self.target_difference / self.pixels
@@ -337,9 +358,11 @@ class GuideSensitivity:
             "items": self.items,
             "output_change": change,
             "target_difference": difference,
-            "ratio": change / difference if difference > 0 else None,
+            "ratio": self.ratio(),
+            "baseline_ratios": {b: s.ratio() for b, s in (baselines or {}).items()},
             "protocol": "guides rolled by one item within each batch; mean |output(swapped) - output| "
-            "over mean |target(other item) - target|, network values",
+            "over mean |target(other item) - target|, network values; baseline_ratios: the same "
+            "for each baseline",
         }
 
 
@@ -380,10 +403,12 @@ def _write_outputs(out_dir: Path, result: dict, rows: list[dict], value_columns:
     tables = [Table(header, summary, "means")]
     check = result.get("guide_sensitivity")
     if check:
+        ratios = check.get("baseline_ratios") or {}
         row = [check["items"], check["output_change"], check["target_difference"], check["ratio"]]
+        row += [ratios[b] for b in ratios]
         tables.append(
             Table(
-                ["items", "output change", "target difference", "ratio"],
+                ["items", "output change", "target difference", "ratio", *[f"ratio {b}" for b in ratios]],
                 [row],
                 f"guide sensitivity: {check['protocol']}",
             )
