@@ -183,3 +183,26 @@ def test_dataset_options_merge_and_reset_with_the_dataset():
     assert cfg.data.options["size"] == [32, 32] and cfg.data.options["scale"] == 8  # merged
     cfg = load_config("synthetic_depth", ["data.dataset=folder", "data.options={root: my_data}"])
     assert cfg.data.options == {"root": "my_data"}  # another dataset: its own options only
+
+
+def test_squared_error_term_is_logged_and_trains_a_prior_model(tmp_path):
+    """train.lambda_l2: the G loss is lambda_l1 * L1 + lambda_l2 * MSE, each logged, here on a
+    model that starts from its output prior (the pose preset's setting)."""
+    run = tmp_path / "run"
+    argv = ["train", "--out", str(run), "--config", "synthetic_pose", "--no-progress", *TINY]
+    argv += ["model.n_blocks=1", "model.ngf=4", "data.options.size=[32,32]", "train.lambda_gan=0"]
+    argv += [
+        "train.lambda_l1=2",
+        "train.lambda_l2=3",
+        "train.max_steps=3",
+        "model.output_prior=border_background",
+    ]
+    assert main(argv) == 0
+    losses = read_losses(run)
+    assert sorted(losses) == [1, 2, 3]
+    for step in losses.values():
+        assert step["loss_G_L2"] > 0
+        assert step["loss_G"] == pytest.approx(step["loss_G_L1"] + step["loss_G_L2"], rel=1e-4)
+    # the same residual e in [-2, 2] under both: mean(e^2) <= 2 mean(|e|)
+    first = losses[1]
+    assert first["loss_G_L2"] / 3 <= 2 * first["loss_G_L1"] / 2

@@ -115,6 +115,10 @@ class TrainSection:
     gan_mode: str = field(default="lsgan", metadata=_rule(choices=lambda: GAN_LOSSES))
     lambda_gan: float = field(default=1.0, metadata=_rule(0.0))  # 0: no discriminator at all
     lambda_l1: float = field(default=100.0, metadata=_rule(0.0))
+    # squared error (mean over pixels), beside or instead of L1: its optimum is the mean, not the
+    # median, so a model that starts from a prior (model.output_prior) still gets a gradient
+    # towards the parts it cannot yet place (a limb that is there in fewer than half the cases)
+    lambda_l2: float = field(default=0.0, metadata=_rule(0.0))
     pool_size: int = field(default=0, metadata=_rule(0, 100_000))  # fake history for D (--pool_size)
     flip: bool = False  # paired random horizontal flips
     crop: list[int] | None = None  # [h, w]: paired random crops of this size

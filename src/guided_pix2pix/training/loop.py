@@ -4,7 +4,7 @@ It runs on Hugging Face Accelerate, so the same code trains on one CPU, one GPU,
 and several nodes (`accelerate launch` or `torchrun`). Each optimiser step follows the
 official Guided-pix2pix model: G forward, then the D phase (D on the fake from the pool and on
 the real triplet, loss 0.5 * (fake + real), D step), then the G phase with D frozen (GAN loss
-on the new D plus lambda_l1 * L1, G step). With `lambda_gan = 0` (the official depth recipe)
+on the new D plus lambda_l1 * L1 (+ lambda_l2 * squared error), G step). With `lambda_gan = 0` (the official depth recipe)
 there is no discriminator and the G phase is L1 only.
 
 Determinism and exact resume: the order of items is a function of (seed, epoch), random
@@ -294,6 +294,10 @@ def optimizer_step(
             loss_G_L1 = F.l1_loss(fake.float(), target.float()) * t.lambda_l1
             loss_G = loss_G_L1
             add("loss_G_L1", loss_G_L1)
+            if t.lambda_l2 > 0:
+                loss_G_L2 = F.mse_loss(fake.float(), target.float()) * t.lambda_l2
+                loss_G = loss_G + loss_G_L2
+                add("loss_G_L2", loss_G_L2)
             if use_gan:
                 _set_requires_grad(p.D_frozen, False)
                 assert p.D_frozen_run is not None  # use_gan: built from D_raw
