@@ -350,7 +350,7 @@ def keypoint_heatmaps(pts: np.ndarray, size: tuple[int, int], sigma: float | Non
             continue  # outside the image (or NaN): a missing keypoint, as in DeepFashion
         r0, r1 = max(int(y) - reach, 0), min(int(y) + reach + 1, H)
         c0, c1 = max(int(x) - reach, 0), min(int(x) + reach + 1, W)
-        ys, xs = np.mgrid[r0:r1, c0:c1]
+        ys, xs = np.arange(r0, r1)[:, None], np.arange(c0, c1)[None, :]  # broadcast to the window
         g = np.exp(-((xs + 0.5 - x) ** 2 + (ys + 0.5 - y) ** 2) / (2 * sigma**2))
         maps[k, r0:r1, c0:c1] = 2 * g - 1
     return maps

@@ -148,55 +148,69 @@ def _surface_look(rng: np.random.Generator, hue: float, photo_textures: float = 
 
 
 # ----------------------------------------------------------------------------- ray casting
+# Rays and hits are kept one array per component (x, y, z): numpy is slow on the short last
+# axis of (N, 3) arrays (reductions, fancy indexing). Every arithmetic step is the operation
+# of the (N, 3) formulation on the same values and dtypes (min / argmin over three columns
+# become comparisons), so scenes are unchanged bit for bit
+# (tests/data/test_synthetic_speed_equivalence.py).
 class _Hits:
-    """Nearest-hit buffers over N rays: distance t, unit normal, surface (u, v), surface id."""
+    """Nearest-hit buffers over N rays: distance t, unit normal [x, y, z], surface [u, v], surface
+    id (one (N,) array each, float32 and int32). The room's hits (every ray has one) start the
+    buffers. Rays are float64, so hits are found in float64 and stored rounded to float32."""
 
-    def __init__(self, n: int):
-        self.t = np.full(n, np.inf, np.float32)
-        self.normal = np.zeros((n, 3), np.float32)
-        self.uv = np.zeros((n, 2), np.float32)
-        self.sid = np.zeros(n, np.int32)
+    def __init__(self, t: np.ndarray, normal: list[np.ndarray], uv: list[np.ndarray], sid: np.ndarray):
+        self.t, self.normal, self.uv, self.sid = t, normal, uv, sid
 
     def closer(self, idx: np.ndarray, t: np.ndarray) -> np.ndarray:
         """Which of the rays `idx` (with distances `t`) beat the current nearest hit."""
         return t < self.t[idx]
 
     def store(self, idx, t, normal, uv, sid: int) -> None:
+        """normal: three arrays (x, y, z), uv: two arrays (u, v), each over the rays `idx`."""
         self.t[idx] = t
-        self.normal[idx] = normal
-        self.uv[idx] = uv
+        for k in range(3):
+            self.normal[k][idx] = normal[k]
+        for k in range(2):
+            self.uv[k][idx] = uv[k]
         self.sid[idx] = sid
 
 
-_UV_AXES = np.array([(2, 1), (0, 2), (0, 1)])  # face normal axis -> in-plane axes used as (u, v)
+def _first_extreme(c0, c1, c2, pick) -> tuple[np.ndarray, np.ndarray]:
+    """Per ray, the extreme of three NaN-free columns and its axis (the first on ties), as
+    ``(N, 3).min(1)`` / ``argmin(1)`` (pick = np.minimum) or max / argmax (np.maximum)."""
+    m01 = pick(c0, c1)
+    axis = (m01 != c0).astype(np.int64)  # 1 where column 1 is strictly better
+    best = pick(m01, c2)
+    axis[best != m01] = 2
+    return best, axis
 
 
-def _face_uv(p: np.ndarray, axis: np.ndarray) -> np.ndarray:
-    rows = np.arange(len(p))
-    return np.stack([p[rows, _UV_AXES[axis, 0]], p[rows, _UV_AXES[axis, 1]]], 1)  # (N, 2)
+def _face_uv(p, axis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(u, v) of points p = (x, y, z) on axis-aligned faces: normal axis 0 -> (z, y), 1 -> (x, z), 2 -> (x, y)."""
+    return np.where(axis == 0, p[2], p[0]), np.where(axis == 1, p[2], p[1])
 
 
-def _axis_normal(d: np.ndarray, axis: np.ndarray) -> np.ndarray:
-    rows = np.arange(len(d))
-    normal = np.zeros_like(d)
-    normal[rows, axis] = -np.sign(d[rows, axis])  # faces the camera
-    return normal
+def _axis_normal(d, axis: np.ndarray) -> list[np.ndarray]:
+    """Unit normals (x, y, z) along `axis`, facing the camera (against the ray d = (x, y, z))."""
+    return [np.where(axis == k, -np.sign(d[k]), np.float32(0.0)) for k in range(3)]
 
 
-def _room(o, d, half_w, height, depth, hits: _Hits) -> None:
-    """The room box seen from inside: every ray leaves it through one face."""
+def _room(o, d, half_w, height, depth) -> _Hits:
+    """The room box seen from inside: every ray leaves it through one face. d: (3, N) rays."""
     lo = np.array([-half_w, 0.0, -1.0], np.float32)
     hi = np.array([half_w, height, depth], np.float32)
+    t_axes = []  # exit distance per axis
     with np.errstate(divide="ignore", invalid="ignore"):
-        t_axes = np.where(d > 0, (hi - o) / d, (lo - o) / d)  # (N, 3): exit distance per axis
-    t_axes = np.where(t_axes > 0, t_axes, np.inf)  # NaN and negative -> never
-    axis = np.argmin(t_axes, 1)
-    t = t_axes[np.arange(len(d)), axis]
-    p = o + t[:, None] * d
+        for k in range(3):
+            t_k = np.where(d[k] > 0, hi[k] - o[k], lo[k] - o[k]) / d[k]
+            t_axes.append(np.where(t_k > 0, t_k, np.float32(np.inf)))  # NaN and negative -> never
+    t, axis = _first_extreme(t_axes[0], t_axes[1], t_axes[2], np.minimum)
+    p = [o[k] + t * d[k] for k in range(3)]
     # surface ids: 0 side walls, 1 floor, 2 ceiling, 3 back wall
-    sid = np.where(axis == 0, 0, np.where(axis == 2, 3, np.where(d[:, 1] < 0, 1, 2)))
-    hits.store(slice(None), t, _axis_normal(d, axis), _face_uv(p, axis), 0)
-    hits.sid[:] = sid
+    sid = np.where(axis == 0, 0, np.where(axis == 2, 3, np.where(d[1] < 0, 1, 2))).astype(np.int32)
+    normal = [n.astype(np.float32) for n in _axis_normal(d, axis)]  # the hit buffers are float32
+    uv = [c.astype(np.float32) for c in _face_uv(p, axis)]
+    return _Hits(t.astype(np.float32), normal, uv, sid)
 
 
 def _rot_y(angle: float) -> np.ndarray:
@@ -207,21 +221,25 @@ def _rot_y(angle: float) -> np.ndarray:
 def _box(o, d, idx, centre, half, yaw, sid, hits: _Hits) -> None:
     R = _rot_y(yaw)  # local -> world
     ol = (o - centre) @ R  # world -> local (R^T x, row-wise)
-    dl = d @ R
+    dl = np.ascontiguousarray((d @ R).T)  # (n, 3) -> (3, n)
     with np.errstate(divide="ignore", invalid="ignore"):
-        t1 = (-half - ol) / dl
-        t2 = (half - ol) / dl
+        t1 = (-half - ol)[:, None] / dl
+        t2 = (half - ol)[:, None] / dl
     tmin = np.fmin(t1, t2)  # fmin/fmax drop the NaN of 0/0 (ray inside a slab plane)
     tmax = np.fmax(t1, t2)
-    near, far = tmin.max(1), tmax.min(1)
+    near = np.maximum(np.maximum(tmin[0], tmin[1]), tmin[2])
+    far = np.minimum(np.minimum(tmax[0], tmax[1]), tmax[2])
     win = (near <= far) & (near > 1e-3)
     win[win] = hits.closer(idx[win], near[win])
     if not win.any():
         return
-    axis = tmin[win].argmax(1)
-    dl_w = dl[win]
-    pl = ol + near[win, None] * dl_w
-    hits.store(idx[win], near[win], _axis_normal(dl_w, axis) @ R.T, _face_uv(pl, axis), sid)
+    _, axis = _first_extreme(tmin[0, win], tmin[1, win], tmin[2, win], np.maximum)
+    near_w, dl_w = near[win], dl[:, win]
+    pl = [ol[k] + near_w * dl_w[k] for k in range(3)]
+    # the local face normal is +-1 on one axis, so its world normal is +-1 times a column of R
+    side = -np.sign(dl_w[axis, np.arange(len(axis))])
+    normal = [side * R[k, axis] for k in range(3)]
+    hits.store(idx[win], near_w, normal, _face_uv(pl, axis), sid)
 
 
 def _sphere(o, d, idx, centre, radius, sid, hits: _Hits) -> None:
@@ -238,8 +256,8 @@ def _sphere(o, d, idx, centre, radius, sid, hits: _Hits) -> None:
     if not win.any():
         return
     normal = (o + t[win, None] * d[win] - centre) / radius
-    uv = np.stack([np.arctan2(normal[:, 0], normal[:, 2]) * radius, normal[:, 1] * radius], 1)
-    hits.store(idx[win], t[win], normal, uv, sid)
+    uv = (np.arctan2(normal[:, 0], normal[:, 2]) * radius, normal[:, 1] * radius)
+    hits.store(idx[win], t[win], normal.T, uv, sid)
 
 
 def _cylinder(o, d, idx, cx, cz, radius, y0, y1, sid, hits: _Hits) -> None:
@@ -269,7 +287,7 @@ def _cylinder(o, d, idx, cx, cz, radius, y0, y1, sid, hits: _Hits) -> None:
     normal[~on_side] = (0.0, 1.0 if cap_y == y1 else -1.0, 0.0)
     angle = np.arctan2(p[:, 0] - cx, p[:, 2] - cz) * radius
     uv = np.where(on_side[:, None], np.stack([angle, p[:, 1]], 1), np.stack([p[:, 0], p[:, 2]], 1))
-    hits.store(idx[win], t, normal, uv, sid)
+    hits.store(idx[win], t, normal.T, uv.T, sid)
 
 
 class _Camera:
@@ -286,14 +304,20 @@ class _Camera:
         ys = -(np.arange(H, dtype=np.float32) + 0.5 - H / 2) / self.f
         d_cam = np.stack(np.broadcast_arrays(xs[None, :], ys[:, None], np.ones((1, 1), np.float32)), -1)
         self.d = d_cam.reshape(-1, 3) @ self.R.T  # (H, W, 3) -> (H*W, 3), world frame
+        self.d_rows = np.ascontiguousarray(self.d.T)  # (H*W, 3) -> (3, H*W): x, y, z
 
     def pixels_of(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         """Flat indices of the pixels that can see the world box [lo, hi] (screen bounding box)."""
-        H, W = self.size
         corners = np.array(
             [[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])]
         )
-        pc = (corners - self.position) @ self.R  # world -> camera
+        return self.pixels_of_points(corners)
+
+    def pixels_of_points(self, points: np.ndarray) -> np.ndarray:
+        """Flat indices of the pixels that can see the convex hull of world `points` (K, 3)
+        (the screen bounding box of their projections, a pixel wider on each side)."""
+        H, W = self.size
+        pc = (points - self.position) @ self.R  # world -> camera
         if (pc[:, 2] < 0.05).any():
             return np.arange(H * W)
         col = pc[:, 0] / pc[:, 2] * self.f + W / 2 - 0.5
@@ -303,6 +327,12 @@ class _Camera:
         if r0 >= r1 or c0 >= c1:
             return np.zeros(0, np.int64)
         return (np.arange(r0, r1)[:, None] * W + np.arange(c0, c1)[None, :]).ravel()  # (h, w) -> (h*w,)
+
+
+def _box_corners(centre: np.ndarray, half: np.ndarray, yaw: float) -> np.ndarray:
+    """(8, 3) world corners of the box `centre` +- `half` turned by `yaw` about the vertical."""
+    signs = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], np.float64)
+    return centre + (signs * half) @ _rot_y(yaw).astype(np.float64).T
 
 
 # ----------------------------------------------------------------------------- scene sampling
@@ -322,8 +352,7 @@ def render_scene(
     )
     o, d = position, cam.d
 
-    hits = _Hits(len(d))
-    _room(o, d, half_w, room_h, room_d, hits)
+    hits = _room(o, cam.d_rows, half_w, room_h, room_d)
 
     n_objects = int(rng.integers(3, 9))
     for k in range(n_objects):
@@ -335,9 +364,9 @@ def render_scene(
             x = rng.uniform(-half_w + half[0], half_w - half[0])
             y = half[1] if rng.random() < 0.75 else rng.uniform(0.8, room_h - half[1] - 0.1)
             centre = np.array([x, y, z], np.float32)
-            reach = np.linalg.norm(half)
-            idx = cam.pixels_of(centre - reach, centre + reach)
-            _box(o, d[idx], idx, centre, half, rng.uniform(-0.8, 0.8), sid, hits)
+            yaw = rng.uniform(-0.8, 0.8)
+            idx = cam.pixels_of_points(_box_corners(centre, half, yaw))
+            _box(o, d[idx], idx, centre, half, yaw, sid, hits)
         elif kind == 1:  # ball on the floor or in the air
             r = rng.uniform(0.12, 0.45)
             y = r if rng.random() < 0.6 else rng.uniform(r + 0.2, room_h - r - 0.2)
@@ -353,23 +382,28 @@ def render_scene(
 
     n_surfaces = 4 + n_objects
     hues = rng.random() + rng.permutation(n_surfaces) / n_surfaces  # a distinct hue per surface
-    albedo = np.empty((len(d), 3), np.float32)
+    m = np.empty(len(d), np.float32)  # per pixel: the weight of its surface's second colour
+    colours = np.empty((2, 3, n_surfaces), np.float32)  # (c1, c2) x (r, g, b) x surface
     for s in range(n_surfaces):
-        sel = hits.sid == s
+        sel = np.flatnonzero(hits.sid == s)
         look = _surface_look(rng, hues[s], photo_textures)  # drawn even when unseen: streams stay aligned
-        if sel.any():
-            m = PATTERNS[look["pattern"]](hits.uv[sel, 0], hits.uv[sel, 1], look["params"])[:, None]
-            albedo[sel] = look["c1"] * (1 - m) + look["c2"] * m
+        colours[0, :, s], colours[1, :, s] = look["c1"], look["c2"]
+        if len(sel):
+            m[sel] = PATTERNS[look["pattern"]](hits.uv[0][sel], hits.uv[1][sel], look["params"])
 
-    t = hits.t
+    t, dr = hits.t, cam.d_rows
     light = np.array([rng.uniform(-0.5, 0.5) * half_w, room_h - 0.15, rng.uniform(0.5, room_d * 0.6)])
-    to_light = (light - (o + t[:, None] * d)).astype(np.float32)
-    dist = np.linalg.norm(to_light, axis=1) + 1e-6
-    lambert = np.clip(np.einsum("ij,ij->i", hits.normal, to_light) / dist, 0.0, 1.0)
+    to_light = [(light[k] - (o[k] + t * dr[k])).astype(np.float32) for k in range(3)]
+    dist = np.sqrt(to_light[0] * to_light[0] + to_light[1] * to_light[1] + to_light[2] * to_light[2]) + 1e-6
+    n = hits.normal
+    lambert = np.clip((n[0] * to_light[0] + n[1] * to_light[1] + n[2] * to_light[2]) / dist, 0.0, 1.0)
     shade = 0.45 + 0.8 * lambert / (1.0 + 0.04 * dist * dist)
-    rgb = np.clip(albedo * shade[:, None], 0.0, 1.0).reshape(H, W, 3)  # (H*W, 3) -> (H, W, 3)
+    rgb = np.empty((len(d), 3), np.float32)
+    for c in range(3):
+        albedo = colours[0, c][hits.sid] * (1 - m) + colours[1, c][hits.sid] * m
+        rgb[:, c] = np.clip(albedo * shade, 0.0, 1.0)
     depth = np.clip(t, *DEPTH_RANGE_M).reshape(H, W).astype(np.float32)  # (H*W,) -> (H, W)
-    return rgb, depth
+    return rgb.reshape(H, W, 3), depth  # (H*W, 3) -> (H, W, 3)
 
 
 class SyntheticDepthDataset(SyntheticDataset):

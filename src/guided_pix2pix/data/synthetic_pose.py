@@ -23,7 +23,7 @@ import torch
 
 from .keypoints import KEYPOINTS
 from .keypoints import keypoint_heatmaps as heatmaps
-from .synthetic_common import SyntheticDataset
+from .synthetic_common import SyntheticDataset, pixel_grid, polygon_pixels
 
 _STREAM = 2
 K = {name: i for i, name in enumerate(KEYPOINTS)}
@@ -99,8 +99,9 @@ def sample_pose(rng: np.random.Generator, fig: dict, size: tuple[int, int]) -> n
 class _Canvas:
     def __init__(self, size, background):
         H, W = size
-        self.img = np.empty((H, W, 3), np.float32)
-        self.img[:] = background
+        self.grid = pixel_grid((H, W))  # (ys, xs) float32 pixel coordinates, read-only
+        row = np.tile(np.asarray(background, np.float32), W)  # (3,) -> (3 W,): one row of pixels
+        self.img = np.tile(row, H).reshape(H, W, 3)
 
     def _window(self, lo, hi):
         H, W = self.img.shape[:2]
@@ -108,11 +109,12 @@ class _Canvas:
         c0, c1 = max(int(lo[0]) - 1, 0), min(int(hi[0]) + 2, W)
         if r0 >= r1 or c0 >= c1:
             return None
-        ys, xs = np.mgrid[r0:r1, c0:c1].astype(np.float32)
-        return (slice(r0, r1), slice(c0, c1)), xs, ys
+        sl = (slice(r0, r1), slice(c0, c1))
+        return sl, self.grid[1][sl], self.grid[0][sl]
 
     def capsule(self, a, b, r, paint) -> None:
-        """Fill the capsule of radius r (px) around segment a-b with paint(xs, ys, shade)."""
+        """Fill the capsule of radius r (px) around segment a-b with paint(xs, ys, shade), which
+        is given the coordinates and shading of the pixels inside only."""
         win = self._window(np.minimum(a, b) - r, np.maximum(a, b) + r)
         if win is None:
             return
@@ -121,14 +123,12 @@ class _Canvas:
         t = np.clip(((xs - a[0]) * ab[0] + (ys - a[1]) * ab[1]) / max(float(ab @ ab), 1e-6), 0, 1)
         dist = np.hypot(xs - a[0] - t * ab[0], ys - a[1] - t * ab[1])
         inside = dist <= r
-        shade = 1.0 - 0.3 * (dist / r) ** 2
-        self.img[sl][inside] = paint(xs, ys, shade)[inside]
+        shade = 1.0 - 0.3 * (dist[inside] / r) ** 2
+        self.img[sl][inside] = paint(xs[inside], ys[inside], shade)
 
     def polygon(self, pts, paint) -> None:
-        from skimage.draw import polygon
-
         H, W = self.img.shape[:2]
-        rr, cc = polygon(pts[:, 1], pts[:, 0], shape=(H, W))
+        rr, cc = polygon_pixels(pts[:, 1], pts[:, 0], (H, W))
         xs, ys = cc.astype(np.float32), rr.astype(np.float32)
         self.img[rr, cc] = paint(xs, ys, np.ones_like(xs) * 0.95)
 

@@ -27,10 +27,10 @@ import numpy as np
 import torch
 
 from ..errors import BadFileError
-from .color import normalize_lab, rgb_to_lab
+from .color import rgb_to_lab_array
 from .fashion_mnist import DEBIAN_DIR, silhouette_mask, silhouettes
-from .synthetic_common import SyntheticDataset
-from .texturegan import PATCH_MAX, PATCH_MIN, place_patch
+from .synthetic_common import SyntheticDataset, pixel_grid, polygon_window
+from .texturegan import PATCH_MAX, PATCH_MIN, patch_window
 
 _STREAM = 3
 GIMP_PATTERNS = Path("/usr/share/gimp/2.0/patterns")
@@ -72,10 +72,37 @@ def _two_colours(rng) -> tuple[np.ndarray, np.ndarray]:
     return np.array(c1, np.float32), np.array(c2, np.float32)
 
 
+def _two_colour_texture(c1, c2, m: np.ndarray, levels, at):
+    """``c1 (1 - m) + c2 m``: the (H, W, 3) image when `at` is None, else (palette, index) for
+    the pixels `at`: when m only takes values of the ascending `levels`, the palette holds one
+    colour per level (computed with the same arithmetic), else one per pixel."""
+    if at is None:
+        return c1 * (1 - m[..., None]) + c2 * m[..., None]
+    if levels is not None:
+        levels = np.asarray(levels, m.dtype)
+        index = np.minimum(np.searchsorted(levels, m), len(levels) - 1)
+        if np.array_equal(levels[index], m):
+            return c1 * (1 - levels[:, None]) + c2 * levels[:, None], index
+    return c1 * (1 - m[:, None]) + c2 * m[:, None], np.arange(len(m))
+
+
+# the values m takes in each procedural pattern (None: continuous)
+_LEVELS = {
+    "stripes": (0.0, 1.0),
+    "checks": (0.0, 1.0),
+    "dots": (0.0, 1.0),
+    "plaid": (0.0, 0.5, 1.0),
+    "waves": None,
+}
+
+
 def _procedural(kind: str) -> Callable:
-    def make(rng, size):
+    def make(rng, size, at=None):
         H, W = size
-        ys, xs = np.mgrid[0:H, 0:W].astype(np.float32)
+        if at is None:
+            ys, xs = pixel_grid((H, W))
+        else:
+            ys, xs = at[0].astype(np.float32), at[1].astype(np.float32)
         p = rng.uniform(5, 16) * max(H, W) / 128
         a = rng.uniform(0, np.pi)
         u, v = xs * np.cos(a) + ys * np.sin(a), -xs * np.sin(a) + ys * np.cos(a)
@@ -87,12 +114,15 @@ def _procedural(kind: str) -> Callable:
             "waves": lambda: 0.5 + 0.5 * np.sin(u / p * 2 + 2 * np.sin(v / p)),
         }[kind]()
         c1, c2 = _two_colours(rng)
-        return c1 * (1 - m[..., None]) + c2 * m[..., None]
+        return _two_colour_texture(c1, c2, m, _LEVELS[kind], at)
 
     return make
 
 
-def _photo(rng, size):
+_GREY_LEVELS = np.arange(256).astype(np.float32) / 255.0  # an 8-bit grey photo's values
+
+
+def _photo(rng, size, at=None):
     photos = _photo_textures()
     name = sorted(photos)[rng.integers(len(photos))]
     src = photos[name]
@@ -100,17 +130,22 @@ def _photo(rng, size):
     zoom = rng.uniform(0.5, 1.0)
     step = max(1, int(round(1 / zoom)))
     tile = src[::step, ::step]
-    reps = (H // tile.shape[0] + 2, W // tile.shape[1] + 2) + ((1,) if tile.ndim == 3 else ())
-    big = np.tile(tile, reps)
     r0, c0 = rng.integers(0, tile.shape[0]), rng.integers(0, tile.shape[1])
-    crop = big[r0 : r0 + H, c0 : c0 + W]
-    if crop.ndim == 2:  # grey photo: tint between two colours
+    # the tile repeated over the image, shifted by (r0, c0): pixel (i, j) shows tile pixel
+    # ((r0 + i) mod tile height, (c0 + j) mod tile width)
+    if at is None:
+        crop = tile[np.ix_((r0 + np.arange(H)) % tile.shape[0], (c0 + np.arange(W)) % tile.shape[1])]
+    else:
+        crop = tile[(r0 + at[0]) % tile.shape[0], (c0 + at[1]) % tile.shape[1]]
+    if tile.ndim == 2:  # grey photo: tint between two colours
         c1, c2 = _two_colours(rng)
-        return c1 * (1 - crop[..., None]) + c2 * crop[..., None]
-    return crop
+        return _two_colour_texture(c1, c2, crop, _GREY_LEVELS, at)
+    return crop if at is None else (crop, np.arange(len(crop)))
 
 
-# texture name -> f(rng, (H, W)) giving an (H, W, 3) float RGB image in [0, 1]
+# texture name -> f(rng, (H, W), at=None) giving an (H, W, 3) float RGB image in [0, 1], or
+# with at = (rows, cols) (two (n,) int arrays) only those n pixels of it, as (palette (k, 3),
+# index (n,)): pixel i has colour palette[index[i]]
 TEXTURES: dict[str, Callable] = {
     "photo": _photo,
     **{k: _procedural(k) for k in ("stripes", "checks", "dots", "plaid", "waves")},
@@ -143,16 +178,48 @@ def _bag(rng, H, W):
     return np.array(pts), lines, (cx, top, half_top * rng.uniform(0.5, 0.8), H * rng.uniform(0.12, 0.2))
 
 
-def render_object(rng, size, shapes: np.ndarray | None = None):
-    """(mask (H, W) bool, sketch (H, W, 3) float, photo (H, W, 3) float), floats in [0, 1].
-
-    shapes: optional (N, 28, 28) Fashion-MNIST shoes and bags; when given, half of the objects
-    are one of them instead of a procedural shoe or bag."""
+def inside_distance(mask: np.ndarray) -> np.ndarray:
+    """`scipy.ndimage.distance_transform_edt(mask)` (float64, (H, W)), computed on the mask's
+    bounding box grown by one pixel: that ring is all background and lies between every mask
+    pixel and any background pixel farther out, so the distances are the same."""
     from scipy import ndimage
-    from skimage.draw import line, polygon
+
+    H, W = mask.shape
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    if not len(rows):
+        return np.zeros((H, W), np.float64)
+    r0, r1 = max(int(rows[0]) - 1, 0), min(int(rows[-1]) + 2, H)
+    c0, c1 = max(int(cols[0]) - 1, 0), min(int(cols[-1]) + 2, W)
+    if (r0, r1, c0, c1) == (0, H, 0, W):
+        return ndimage.distance_transform_edt(mask)
+    out = np.zeros((H, W), np.float64)
+    out[r0:r1, c0:c1] = ndimage.distance_transform_edt(mask[r0:r1, c0:c1])
+    return out
+
+
+def _eroded(mask: np.ndarray) -> np.ndarray:
+    """`scipy.ndimage.binary_erosion(mask)`: a pixel stays when it and its four neighbours are
+    set (outside the image counts as unset)."""
+    out = mask.copy()
+    out[1:] &= mask[:-1]
+    out[:-1] &= mask[1:]
+    out[:, 1:] &= mask[:, :-1]
+    out[:, :-1] &= mask[:, 1:]
+    out[[0, -1], :] = False
+    out[:, [0, -1]] = False
+    return out
+
+
+def _draw_object(rng, size, shapes: np.ndarray | None = None):
+    """One object, drawn sparsely: (mask (H, W) bool, ink (H, W) bool = the sketch's black
+    pixels, inside (H, W) float64 = each pixel's distance to the background, at = (rows, cols)
+    of the n mask pixels (row-major), distinct (k, 3) float32 and which (n,): the photo's
+    colour at mask pixel i is distinct[which[i]]; it is white elsewhere). `render_object`
+    gives the same object as full images."""
+    from scipy import ndimage
+    from skimage.draw import line
 
     H, W = size
-    mask = np.zeros((H, W), bool)
     handle, lines, detail = None, [], None
     if shapes is not None and rng.random() < 0.5:  # a real Fashion-MNIST shoe or bag
         mask, detail = silhouette_mask(shapes[rng.integers(len(shapes))], size, rng)
@@ -161,31 +228,71 @@ def render_object(rng, size, shapes: np.ndarray | None = None):
     else:
         pts, lines, handle = _bag(rng, H, W)
     if detail is None:
-        rr, cc = polygon(pts[:, 1], pts[:, 0], (H, W))
-        mask[rr, cc] = True
+        mask = np.zeros((H, W), bool)
+        r0, c0, window = polygon_window(pts[:, 1], pts[:, 0], (H, W))
+        mask[r0 : r0 + window.shape[0], c0 : c0 + window.shape[1]] = window
     if handle is not None:  # a thick arc above the bag: outer half-ellipse minus inner one
         cx, top, rx, ry = handle
         thick = max(2.0, 0.035 * min(H, W))
-        ys, xs = np.mgrid[0:H, 0:W].astype(np.float32)
+        # only the window of rows and columns the outer ellipse's upper half can reach
+        r0, r1 = max(int(top - ry - thick) - 1, 0), min(int(top) + 1, H - 1) + 1
+        c0, c1 = max(int(cx - rx - thick) - 1, 0), min(int(cx + rx + thick) + 2, W)
+        ys = np.arange(r0, r1, dtype=np.float32)[:, None]  # (h, 1), broadcast against (1, w)
+        xs = np.arange(c0, c1, dtype=np.float32)[None, :]
         outer = ((xs - cx) / (rx + thick)) ** 2 + ((ys - top) / (ry + thick)) ** 2 <= 1
         inner = ((xs - cx) / rx) ** 2 + ((ys - top) / ry) ** 2 < 1
-        mask |= outer & ~inner & (ys <= top)
-    texture = TEXTURES[sorted(TEXTURES)[rng.integers(len(TEXTURES))]](rng, size)
-    inside = ndimage.distance_transform_edt(mask)
-    shade = 0.7 + 0.3 * np.clip(inside / (0.08 * min(H, W)), 0, 1)
-    photo = np.where(mask[..., None], texture * shade[..., None], 1.0).astype(np.float32)
-    sketch = np.ones((H, W, 3), np.float32)
-    outline = mask & ~ndimage.binary_erosion(mask)
-    sketch[outline] = 0.0
+        mask[r0:r1, c0:c1] |= outer & ~inner & (ys <= top)
+    texture = TEXTURES[sorted(TEXTURES)[rng.integers(len(TEXTURES))]]
+    at = np.nonzero(mask)
+    palette, index = texture(rng, size, at)  # the texture at the mask pixels only
+    inside = inside_distance(mask)
+    distinct, which = _shaded_colours(palette, index, inside[at], 0.08 * min(H, W))
+    ink = mask & ~_eroded(mask)  # the outline
     if detail is not None:  # the real item's inner edges: where its grey level changes sharply
         edges = np.hypot(ndimage.sobel(detail, 0), ndimage.sobel(detail, 1))
-        sketch[mask & (edges > 0.6)] = 0.0
+        ink |= mask & (edges > 0.6)
     for (xa, ya), (xb, yb) in lines:
         rr, cc = line(int(ya), int(xa), int(yb), int(xb))
         ok = (rr >= 0) & (rr < H) & (cc >= 0) & (cc < W)
         rr, cc = rr[ok], cc[ok]
         on = mask[rr, cc]
-        sketch[rr[on], cc[on]] = 0.0
+        ink[rr[on], cc[on]] = True
+    return mask, ink, inside, at, distinct, which
+
+
+def _shaded_colours(palette: np.ndarray, index: np.ndarray, inside: np.ndarray, reach: float):
+    """The photo's colours at the object's n pixels, ``texture * (0.7 + 0.3 clip(inside /
+    reach, 0, 1))`` rounded to float32, as (distinct (k, 3), which (n,)) with ``distinct[which]``
+    the colour of each pixel. `inside` is the exact Euclidean distance, the root of a whole
+    number d^2, so (palette entry, d^2, or "beyond reach") decides a colour: most objects
+    have a few hundred, and their LAB conversion is that much cheaper."""
+    shade = 0.7 + 0.3 * np.clip(inside / reach, 0, 1)
+    cap = int(reach * reach) + 2  # every d^2 >= cap is beyond reach
+    n, steps = len(index), cap + 1
+    if len(palette) * steps > 1 << 16:  # a colour per pixel (continuous textures)
+        return (palette[index] * shade[:, None]).astype(np.float32), np.arange(n)
+    key = index * steps + np.minimum(np.rint(inside * inside).astype(np.int64), cap)
+    seen = np.zeros(len(palette) * steps, bool)
+    seen[key] = True
+    keys = np.flatnonzero(seen)
+    remap = np.empty(len(seen), np.int64)
+    remap[keys] = np.arange(len(keys))
+    which = remap[key]
+    first = np.empty(len(keys), np.int64)
+    first[which] = np.arange(n)  # a pixel of each colour
+    return (palette[index[first]] * shade[first, None]).astype(np.float32), which
+
+
+def render_object(rng, size, shapes: np.ndarray | None = None):
+    """(mask (H, W) bool, sketch (H, W, 3) float, photo (H, W, 3) float), floats in [0, 1].
+
+    shapes: optional (N, 28, 28) Fashion-MNIST shoes and bags; when given, half of the objects
+    are one of them instead of a procedural shoe or bag."""
+    mask, ink, _, at, distinct, which = _draw_object(rng, size, shapes)
+    sketch = np.ones((*size, 3), np.float32)
+    sketch[ink] = 0.0
+    photo = np.ones((*size, 3), np.float32)
+    photo[at] = distinct[which]
     return mask, sketch, photo
 
 
@@ -218,20 +325,27 @@ class SyntheticTextureDataset(SyntheticDataset):
         self.side_range = (max(2, round(PATCH_MIN * scale)), max(3, round(PATCH_MAX * scale)))
 
     def load_item(self, index: int) -> dict:
-        from scipy import ndimage
-
         rng = self.item_rng(index)
-        mask, sketch, photo = render_object(rng, self.size, self.shapes)
-        rgb = (
-            torch.from_numpy(np.stack([sketch, photo])).permute(0, 3, 1, 2).double()
-        )  # (2, H, W, 3) -> (2, 3, H, W)
-        lab = normalize_lab(rgb_to_lab(rgb)).numpy()
-        eroded = (ndimage.distance_transform_edt(mask) > self.side_range[1] / 2).astype(np.float64)
+        mask, ink, inside, at, distinct, which = _draw_object(rng, self.size, self.shapes)
+        H, W = self.size
+        # scaled LAB (float64, as the whole images in `rgb_to_lab`) of the object's distinct
+        # colours, of white (background, sketch paper) and of black (ink)
+        pixels = np.concatenate([distinct, np.array([[1.0, 1.0, 1.0], [0.0, 0.0, 0.0]], np.float32)])
+        lab = rgb_to_lab_array(pixels.astype(np.float64), normalized=True).T.astype(np.float32)  # (3, k + 2)
+        white, black = lab[:, -2], lab[:, -1]
+        target = np.empty((3, H, W), np.float32)
+        target[:] = white[:, None, None]
+        target.reshape(3, H * W)[:, at[0] * W + at[1]] = lab[:, which]
+        eroded = inside > self.side_range[1] / 2  # the patch stays on the object
         u_side, u_pick = rng.random(2)
-        guide, _ = place_patch(lab[1], eroded, u_side, u_pick, *self.side_range)
+        _, (r0, r1, c0, c1) = patch_window(eroded, u_side, u_pick, *self.side_range)
+        guide = np.ones((4, H, W), np.float32)
+        guide[3] = -1.0
+        guide[:3, r0:r1, c0:c1] = target[:, r0:r1, c0:c1]
+        guide[3, r0:r1, c0:c1] = 1.0
         return {
-            "input": torch.from_numpy(lab[0, 0:1]).float(),
-            "guide": torch.from_numpy(guide).float(),
-            "target": torch.from_numpy(lab[1]).float(),
+            "input": torch.from_numpy(np.where(ink, black[0], white[0])[None]),
+            "guide": torch.from_numpy(guide),
+            "target": torch.from_numpy(target),
             "meta": {"id": self.item_id(index)},
         }

@@ -95,6 +95,39 @@ def mask_from_lab(lab: np.ndarray) -> np.ndarray:
     return np.round(L)
 
 
+def patch_window(
+    eroded: np.ndarray,
+    u_side: float,
+    u_pick: float,
+    side_min: int = PATCH_MIN,
+    side_max: int = PATCH_MAX,
+) -> tuple[tuple[int, int, int], tuple[int, int, int, int]]:
+    """Where the official rule puts the patch on a pixel of `eroded` (H, W) (see `place_patch`):
+    ((row, col, side), (r0, r1, c0, c1)), the window rows [r0, r1) and columns [c0, c1).
+    A bool `eroded` is taken as 0 / 1 (the candidates are its set pixels)."""
+    H, W = eroded.shape
+    if eroded.dtype == bool:
+        seg = eroded.copy()  # eroded / eroded.max() is 1 exactly there (NaN everywhere when empty)
+    else:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            seg = eroded / eroded.max()  # 0/0 -> NaN when the mask is empty, as the official code
+    border = int(math.ceil(side_min / 2))
+    seg[:border, :] = 0
+    seg[:, :border] = 0
+    seg[:, int(math.floor(W - side_min / 2)) :] = 0
+    seg[int(math.floor(H - side_min / 2)) :, :] = 0
+    side = int(side_min + np.round(u_side * (side_max - side_min)))
+    ones = np.flatnonzero(seg.ravel() == 1)
+    if len(ones):
+        pick = ones[int(np.round(u_pick * (len(ones) - 1)))]
+        row, col = divmod(int(pick), W)
+    else:
+        row, col = H // 2, W // 2
+    r0, r1 = max(row - side // 2, 0), min(row + side // 2, H)
+    c0, c1 = max(col - side // 2, 0), min(col + side // 2, W)
+    return (row, col, side), (r0, r1, c0, c1)
+
+
 def place_patch(
     lab: np.ndarray,
     eroded: np.ndarray,
@@ -110,27 +143,12 @@ def place_patch(
     patch (row, col, side).
     """
     H, W = eroded.shape
-    with np.errstate(invalid="ignore", divide="ignore"):
-        seg = eroded / eroded.max()  # 0/0 -> NaN when the mask is empty, as the official code
-    border = int(math.ceil(side_min / 2))
-    seg[:border, :] = 0
-    seg[:, :border] = 0
-    seg[:, int(math.floor(W - side_min / 2)) :] = 0
-    seg[int(math.floor(H - side_min / 2)) :, :] = 0
-    side = int(side_min + np.round(u_side * (side_max - side_min)))
-    ones = np.flatnonzero(seg.ravel() == 1)
-    if len(ones):
-        pick = ones[int(np.round(u_pick * (len(ones) - 1)))]
-        row, col = divmod(int(pick), W)
-    else:
-        row, col = H // 2, W // 2
-    r0, r1 = max(row - side // 2, 0), min(row + side // 2, H)
-    c0, c1 = max(col - side // 2, 0), min(col + side // 2, W)
+    patch, (r0, r1, c0, c1) = patch_window(eroded, u_side, u_pick, side_min, side_max)
     guide = np.ones((4, H, W), np.float64)
     guide[3] = -1.0
     guide[:3, r0:r1, c0:c1] = lab[:, r0:r1, c0:c1]
     guide[3, r0:r1, c0:c1] = 1.0
-    return guide, (row, col, side)
+    return guide, patch
 
 
 def _listing(folder: Path) -> dict[str, Path]:
