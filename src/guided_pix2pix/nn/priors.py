@@ -79,7 +79,7 @@ OUTPUT_PRIORS: dict[str, OutputPrior] = {
 }
 
 
-def check_output_prior(name, input_nc: int, guide_nc: int, output_nc: int) -> str:
+def check_output_prior(name: object, input_nc: int, guide_nc: int, output_nc: int) -> str:
     """`name` if it is a known prior that fits these channel counts, else BadOptionError."""
     if not isinstance(name, str) or name not in OUTPUT_PRIORS:
         raise BadOptionError(
