@@ -146,3 +146,29 @@ def test_bad_options_exit_2_with_one_line(study, capsys, extra, needle):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and needle in err, err
     assert not (out / "runs").exists()
+
+
+def test_two_study_processes_on_one_folder_score_each_run_once(study, tmp_path):
+    """Machines (or processes) sharing one OUT: two `study --no-train` at once on the same
+    finished runs both succeed, and each run's evaluation is written once, whole (the second
+    process waits for the first's lock on RUN/eval and reuses its result)."""
+    import subprocess
+    import sys
+
+    out, run = study
+    assert run("--schemes", "bft") == 0
+    shutil.rmtree(out / "runs" / "bft-seed0" / "eval")  # make both processes want to score it
+    argv = [sys.executable, "-m", "guided_pix2pix.cli", "study", "--task", "depth", "--out", str(out)]
+    argv += ["--seeds", "1", "--steps", "3", "--eval-items", "4", "--tune-on", str(tmp_path / "tune.yaml")]
+    argv += ["--no-progress", "--device", "cpu", "--no-train", "--schemes", "bft", *TINY]
+    procs = [subprocess.Popen(argv, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    logs = [p.communicate(timeout=300)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], logs
+    scored = sum(log.count("bft-seed0: evaluating on synthetic_depth-test") for log in logs)
+    assert scored == 1, logs
+    for dataset in DATASETS:
+        page = out / "runs" / "bft-seed0" / "eval" / dataset
+        result = json.loads((page / "metrics.json").read_text())
+        for row in result["per_image"]:
+            assert row["id"]
+        assert len(list((page / "index_images").glob("*.png"))) == 4 * result["rows"]

@@ -50,6 +50,7 @@ matrix products, not the OpenCV pre-filter of ``model.input_filter``).
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import math
@@ -57,7 +58,7 @@ import platform
 import re
 import sys
 import time
-from collections.abc import Callable, Sequence, Sized
+from collections.abc import Callable, Iterator, Sequence, Sized
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -413,33 +414,62 @@ def evaluate_run(
     """dataset -> the run's metrics.json result on it, evaluating where none is up to date.
     digest: the SHA-256 of the run's generator weights."""
     results: dict[str, dict] = {}
-    model = None
     for dataset in held.sets:
         out = folder / "eval" / dataset
         key = _eval_key(setup, held, digest, dataset)
-        previous = _read_result(out / RESULTS)
-        if previous is not None and previous.get("study") == key:
-            results[dataset] = previous
-            continue
-        if model is None:
-            model = Generator.from_pretrained(folder / GENERATOR_DIR).to(device).eval()
-        items = held.items(dataset)
-        log(f"{folder.name}: evaluating on {dataset} ({len(items)} items)")
-        params = _baseline_params(setup, held, log)
-        info: dict = {"checkpoint": str(folder / GENERATOR_DIR), "dataset": dataset[: -len("-test")]}
-        info.update(split="test", study=key)
-        results[dataset] = evaluate_model(
-            model,
-            [items],
-            task=setup.task,
-            metrics=setup.metrics,
-            out_dir=out,
-            device=device,
-            info=info,
-            baselines=held.baselines,
-            baseline_params=params,
-        )
+        with _evaluation_lock(folder):  # another study process may be scoring this run now
+            previous = _read_result(out / RESULTS)
+            if previous is not None and previous.get("study") == key:
+                results[dataset] = previous
+                continue
+            results[dataset] = _evaluate_one(folder, setup, held, device, log, dataset, key)
     return results
+
+
+@contextlib.contextmanager
+def _evaluation_lock(folder: Path) -> Iterator[None]:
+    """Wait for, then hold, an exclusive flock on ``RUN/eval/.lock``: two study processes sharing
+    one OUT score a run one after the other (the second then reuses the first's result) instead
+    of writing into the same pages at once."""
+    import fcntl
+
+    (folder / "eval").mkdir(parents=True, exist_ok=True)
+    with open(folder / "eval" / ".lock", "a+") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _evaluate_one(
+    folder: Path,
+    setup: StudySetup,
+    held: HeldOut,
+    device: torch.device,
+    log: Callable[[str], None],
+    dataset: str,
+    key: dict,
+) -> dict:
+    """The run's evaluate result on `dataset`, computed now (into RUN/eval/<dataset>)."""
+    out = folder / "eval" / dataset
+    model = Generator.from_pretrained(folder / GENERATOR_DIR).to(device).eval()
+    items = held.items(dataset)
+    log(f"{folder.name}: evaluating on {dataset} ({len(items)} items)")
+    params = _baseline_params(setup, held, log)
+    info: dict = {"checkpoint": str(folder / GENERATOR_DIR), "dataset": dataset[: -len("-test")]}
+    info.update(split="test", study=key)
+    return evaluate_model(
+        model,
+        [items],
+        task=setup.task,
+        metrics=setup.metrics,
+        out_dir=out,
+        device=device,
+        info=info,
+        baselines=held.baselines,
+        baseline_params=params,
+    )
 
 
 @torch.no_grad()
