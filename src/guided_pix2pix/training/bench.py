@@ -42,6 +42,7 @@ from ..data.transforms import augment_batch
 from ..errors import BadOptionError
 from ..nn.backbones import BACKBONES
 from ..nn.devices import resolve_device, to_device
+from ..nn.generator import GeneratorConfig
 from ..nn.memory import check_training_fits
 from .config import RunConfig, load_config
 from .loop import build_models, make_accelerator, optimizer_step, prepare_parts
@@ -162,19 +163,27 @@ def bench_config(s: BenchSettings) -> RunConfig:
     return load_config(p["config"], {"train": train})
 
 
-def image_size(s: BenchSettings) -> tuple[int, int]:
+def image_size(s) -> tuple[int, int]:
+    """The (H, W) a benchmark runs at: its ``size``, else its ``preset``'s official one (training
+    and inference settings alike)."""
     return s.size or BENCH_PRESETS[s.preset]["size"]
+
+
+def check_backbone_size(model: GeneratorConfig, h: int, w: int) -> None:
+    """BadOptionError naming --size unless the model's backbone takes h x w images (checked
+    before anything is built)."""
+    multiple, minimum, rule = BACKBONES[model.backbone].size_rule(model)
+    if h % multiple or w % multiple or h < minimum or w < minimum:
+        raise BadOptionError(
+            "--size",
+            f"image size {h}x{w} not supported by the {model.backbone} backbone: H and W must be {rule}",
+        )
 
 
 def check_bench_size(cfg: RunConfig, s: BenchSettings) -> None:
     """The benchmark's image size is one the preset's backbone takes (before anything is built)."""
     h, w = image_size(s)
-    multiple, minimum, rule = BACKBONES[cfg.model.backbone].size_rule(cfg.model)
-    if h % multiple or w % multiple or h < minimum or w < minimum:
-        raise BadOptionError(
-            "--size",
-            f"image size {h}x{w} not supported by the {cfg.model.backbone} backbone: H and W must be {rule}",
-        )
+    check_backbone_size(cfg.model, h, w)
     # the same memory bound as train, named by bench's own option
     check_training_fits(cfg.model, cfg.train.batch_size, h, w, resolve_device(s.device), option="--batch")
 

@@ -41,11 +41,10 @@ import torch
 
 from ..data.base import check_size
 from ..errors import BadOptionError
-from ..nn.backbones import BACKBONES
 from ..nn.generator import Generator
 from ..nn.inference import AUTO, INFERENCE_PATHS, TOLERANCE, build_path, max_abs_error, resolve_path
 from ..nn.memory import check_forward_fits
-from .bench import BENCH_PRESETS, cpu_model
+from .bench import BENCH_PRESETS, check_backbone_size, cpu_model, image_size
 from .config import load_config
 
 MIN_PAIRS = 3  # the issue's checks: medians of at least three alternated pairs
@@ -89,21 +88,12 @@ class InferenceSettings:
             self.size = check_size("--size", self.size, minimum=1)
 
 
-def image_size(s: InferenceSettings) -> tuple[int, int]:
-    return s.size or BENCH_PRESETS[s.preset]["size"]
-
-
 def build_reference(s: InferenceSettings) -> Generator:
     """The preset's official generator (fresh weights from s.seed), eval and "reference" mode,
     after checking that the size suits its backbone and the forward fits in memory."""
     cfg = load_config(BENCH_PRESETS[s.preset]["config"], {})
     h, w = image_size(s)
-    multiple, minimum, rule = BACKBONES[cfg.model.backbone].size_rule(cfg.model)
-    if h % multiple or w % multiple or h < minimum or w < minimum:
-        raise BadOptionError(
-            "--size",
-            f"image size {h}x{w} not supported by the {cfg.model.backbone} backbone: H and W must be {rule}",
-        )
+    check_backbone_size(cfg.model, h, w)
     check_forward_fits(cfg.model, s.batch, h, w, torch.device(s.device), option="--batch")
     torch.manual_seed(s.seed)
     return Generator(cfg.model).eval().set_execution_mode("reference")
