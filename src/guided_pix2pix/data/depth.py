@@ -16,10 +16,19 @@ extended (edge pixels repeated) to the next multiple, so the low-resolution map 
 sampling ceil(H / scale) samples straight to H pixels would stretch the grid by H / (scale *
 ceil(H / scale)) and shift every sample, by up to a pixel and a half on Middlebury's 741 columns.)
 
-Normalisation follows the official NYU files: each image is scaled to [0, 1] with the minimum
-and maximum of its own full-resolution target depth, the input with the same two numbers and
-then clipped to [0, 1] (the official loader clips the input, bicubic overshoot included), and
-both are mapped to [-1, 1]. ``depth_m = (x + 1) / 2 * (max - min) + min`` undoes it.
+Normalisation (`NORMALIZATIONS`), chosen per dataset with ``normalize``:
+
+- ``"target"`` (the default; the official NYU files): each image is scaled to [0, 1] with the
+  minimum and maximum of its own full-resolution target depth, the input with the same two
+  numbers and then clipped to [0, 1] (the official loader clips the input, bicubic overshoot
+  included), and both are mapped to [-1, 1]. The input then depends on the target's range,
+  which no user has at inference.
+- ``"input"`` (what `translate` does with a sensor's map): the two numbers are the minimum and
+  maximum of the *low-resolution samples*, so the input is exactly what inference computes;
+  the input is clipped as above, the target is not (a target pixel outside the samples' range
+  lies outside [-1, 1], so losses and metrics see the true depth).
+
+Either way ``depth_m = (x + 1) / 2 * (max - min) + min`` undoes it (``meta`` holds the two).
 """
 
 from __future__ import annotations
@@ -83,17 +92,30 @@ def check_protocol(protocol: str, scale: int) -> tuple[str, int]:
     return key, int(scale)
 
 
-def degrade_depth(depth_m: torch.Tensor, scale: int, protocol: str = "A") -> torch.Tensor:
-    """Full-resolution depth (H, W) or (N, 1, H, W), metres -> low-res input up-sampled back, same
-    shape, on aligned grids (see the module docstring)."""
+def low_resolution_depth(depth_m: torch.Tensor, scale: int, protocol: str = "A") -> torch.Tensor:
+    """Full-resolution depth (H, W) or (N, 1, H, W), metres -> the low-resolution samples
+    (N, 1, ceil(H / scale), ceil(W / scale)) on the aligned grid (see the module docstring)."""
     protocol, scale = check_protocol(protocol, scale)
     H, W = depth_m.shape[-2:]
     batch = depth_m.reshape(-1, 1, H, W).float()  # (H, W) or (N, 1, H, W) -> (N, 1, H, W)
     full_h, full_w = _low_size(H, scale) * scale, _low_size(W, scale) * scale
     if (full_h, full_w) != (H, W):  # extend to multiples of the scale: (N, 1, H, W) -> (N, 1, H', W')
         batch = F.pad(batch, (0, full_w - W, 0, full_h - H), mode="replicate")
-    low = DOWNSAMPLERS[protocol](batch, scale)  # (N, 1, H' / scale, W' / scale)
-    return upsample_bicubic(low, (full_h, full_w))[..., :H, :W].reshape(depth_m.shape)
+    return DOWNSAMPLERS[protocol](batch, scale)  # (N, 1, H' / scale, W' / scale)
+
+
+def degrade_depth(depth_m: torch.Tensor, scale: int, protocol: str = "A") -> torch.Tensor:
+    """Full-resolution depth (H, W) or (N, 1, H, W), metres -> low-res input up-sampled back, same
+    shape, on aligned grids (see the module docstring)."""
+    H, W = depth_m.shape[-2:]
+    return _upsample_aligned(low_resolution_depth(depth_m, scale, protocol), scale, (H, W)).reshape(depth_m.shape)
+
+
+def _upsample_aligned(low: torch.Tensor, scale: int, size: tuple[int, int]) -> torch.Tensor:
+    """(N, 1, h, w) samples of the aligned grid at `scale` -> (N, 1, H, W): up-sampled by exactly
+    `scale`, then cropped to `size`."""
+    h, w = low.shape[-2:]
+    return upsample_bicubic(low, (h * scale, w * scale))[..., : size[0], : size[1]]
 
 
 def depth_range(depth_m: torch.Tensor, valid: torch.Tensor | None = None) -> tuple[float, float]:
@@ -115,6 +137,15 @@ def denormalize_depth(x: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
     return (x + 1.0) / 2.0 * (hi - lo) + lo
 
 
+NORMALIZATIONS = ("target", "input")  # whose range maps a depth item to [-1, 1]: module docstring
+
+
+def check_normalization(normalize: str) -> str:
+    if normalize not in NORMALIZATIONS:
+        raise BadOptionError("normalize", f"must be one of {', '.join(NORMALIZATIONS)}, got {normalize!r}")
+    return normalize
+
+
 def make_depth_item(
     guide_rgb: torch.Tensor,
     depth_m: torch.Tensor,
@@ -123,21 +154,31 @@ def make_depth_item(
     protocol: str,
     item_id: str,
     valid: torch.Tensor | None = None,
+    normalize: str = "target",
 ) -> dict:
     """Build a depth up-sampling item from an RGB image and its full-resolution depth.
 
     guide_rgb: (3, H, W) float in [0, 1]. depth_m: (H, W) float, metres, finite everywhere
     (fill unknown pixels before calling, and pass them as ``valid == False``).
     valid: optional (H, W) bool; unknown pixels get ``mask`` 0 and are left out of min/max.
+    normalize: "target" (official) or "input" (the low-resolution samples' range, as at
+    inference; the target is then not clipped): see the module docstring.
     Returns the item dict of the data contract; the input is the degraded map (`degrade_depth`).
     """
     depth_m = depth_m.float()
-    lo, hi = depth_range(depth_m, valid)
-    low_up = degrade_depth(depth_m, scale, protocol)
+    H, W = depth_m.shape
+    low = low_resolution_depth(depth_m, scale, protocol)  # (1, 1, h, w)
+    low_up = _upsample_aligned(low, scale, (H, W))[0, 0]  # (1, 1, h, w) -> (H, W)
+    if check_normalization(normalize) == "input":
+        lo, hi = depth_range(low)
+        target = (depth_m - lo) / (hi - lo) * 2.0 - 1.0  # not clipped: the true depth, on the input's scale
+    else:
+        lo, hi = depth_range(depth_m, valid)
+        target = normalize_depth(depth_m, lo, hi)
     item = {
         "input": normalize_depth(low_up, lo, hi)[None],  # (H, W) -> (1, H, W)
         "guide": guide_rgb.float() * 2.0 - 1.0,
-        "target": normalize_depth(depth_m, lo, hi)[None],  # (H, W) -> (1, H, W)
+        "target": target[None],  # (H, W) -> (1, H, W)
         "meta": {"id": item_id, "depth_min_m": lo, "depth_max_m": hi},
     }
     if valid is not None:

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from ..errors import BadOptionError
-from .depth import DEPTH_RANGE_M, check_protocol, make_depth_item
+from .depth import DEPTH_RANGE_M, check_normalization, check_protocol, make_depth_item
 from .synthetic_common import SyntheticDataset
 
 _STREAM = 1  # keeps the depth task's random streams apart from the other synthetic tasks
@@ -218,8 +218,13 @@ def _rot_y(angle: float) -> np.ndarray:
     return np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]], np.float32)
 
 
-def _box(o, d, idx, centre, half, yaw, sid, hits: _Hits) -> None:
-    R = _rot_y(yaw)  # local -> world
+def _rot_x(angle: float) -> np.ndarray:
+    c, s = np.cos(angle), np.sin(angle)
+    return np.array([[1, 0, 0], [0, c, -s], [0, s, c]], np.float32)
+
+
+def _box(o, d, idx, centre, half, R, sid, hits: _Hits) -> None:
+    """The box `centre` +- `half` in its own frame, turned by R (3 x 3 float32, local -> world)."""
     ol = (o - centre) @ R  # world -> local (R^T x, row-wise)
     dl = np.ascontiguousarray((d @ R).T)  # (n, 3) -> (3, n)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -329,19 +334,85 @@ class _Camera:
         return (np.arange(r0, r1)[:, None] * W + np.arange(c0, c1)[None, :]).ravel()  # (h, w) -> (h*w,)
 
 
-def _box_corners(centre: np.ndarray, half: np.ndarray, yaw: float) -> np.ndarray:
-    """(8, 3) world corners of the box `centre` +- `half` turned by `yaw` about the vertical."""
+def _box_corners(centre: np.ndarray, half: np.ndarray, R: np.ndarray) -> np.ndarray:
+    """(8, 3) world corners of the box `centre` +- `half` turned by R (local -> world)."""
     signs = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], np.float64)
-    return centre + (signs * half) @ _rot_y(yaw).astype(np.float64).T
+    return centre + (signs * half) @ R.astype(np.float64).T
+
+
+def _add_box(cam: _Camera, centre, half, R, sid: int, hits: _Hits) -> None:
+    idx = cam.pixels_of_points(_box_corners(centre, half, R))
+    _box(cam.position, cam.d[idx], idx, centre, half, R, sid, hits)
+
+
+# ----------------------------------------------------------------------------- furniture (geometry "rich")
+# Each function places one piece in the room and returns how many surface ids it used (its
+# parts share one id when they are one object of one material: a table's top and legs).
+def _table(rng, cam, hits, room, sid) -> int:
+    half_w, room_h, z = room
+    top = rng.uniform([0.3, 0.012, 0.2], [0.75, 0.04, 0.45]).astype(np.float32)
+    height = rng.uniform(0.45, 0.95)
+    yaw = rng.uniform(-0.8, 0.8)
+    x = rng.uniform(-half_w + 0.4, half_w - 0.4)
+    R = _rot_y(yaw)
+    _add_box(cam, np.array([x, height, z], np.float32), top, R, sid, hits)
+    leg = np.float32(rng.uniform(0.015, 0.045))
+    leg_half = np.array([leg, height / 2, leg], np.float32)
+    for sx in (-1, 1):
+        for sz in (-1, 1):
+            offset = R @ np.array([sx * (top[0] - leg), 0.0, sz * (top[2] - leg)], np.float32)
+            _add_box(cam, np.array([x, height / 2, z], np.float32) + offset, leg_half, R, sid, hits)
+    return 1
+
+
+def _board(rng, cam, hits, room, sid) -> int:
+    """A thin plank or panel at a slant: a board leaning on something, a ramp, a picture frame."""
+    half_w, room_h, z = room
+    half = rng.uniform([0.15, 0.008, 0.3], [0.7, 0.03, 1.0]).astype(np.float32)
+    R = _rot_y(rng.uniform(-1.2, 1.2)) @ _rot_x(rng.uniform(0.25, 1.35))
+    centre = np.array([rng.uniform(-half_w + 0.3, half_w - 0.3), rng.uniform(0.25, 1.4), z], np.float32)
+    _add_box(cam, centre, half, R, sid, hits)
+    return 1
+
+
+def _pole(rng, cam, hits, room, sid) -> int:
+    """A thin upright rod: a lamp stand, a chair leg, a pipe (a few pixels wide at most)."""
+    half_w, room_h, z = room
+    r = rng.uniform(0.01, 0.05)
+    top = rng.uniform(0.6, room_h)
+    cx = rng.uniform(-half_w + r, half_w - r)
+    idx = cam.pixels_of(np.array([cx - r, 0.0, z - r]), np.array([cx + r, top, z + r]))
+    _cylinder(cam.position, cam.d[idx], idx, cx, z, r, 0.0, top, sid, hits)
+    return 1
+
+
+def _stack(rng, cam, hits, room, sid) -> int:
+    """2-4 boxes piled on each other, each turned a little: crates, books, a cabinet on a chest."""
+    half_w, room_h, z = room
+    n = int(rng.integers(2, 5))
+    x, y, yaw = rng.uniform(-half_w + 0.5, half_w - 0.5), 0.0, rng.uniform(-0.8, 0.8)
+    for k in range(n):
+        half = rng.uniform([0.12, 0.06, 0.12], [0.45, 0.3, 0.4]).astype(np.float32)
+        centre = np.array([x + rng.uniform(-0.1, 0.1), y + half[1], z + rng.uniform(-0.1, 0.1)], np.float32)
+        _add_box(cam, centre, half, _rot_y(yaw + rng.uniform(-0.3, 0.3)), sid + k, hits)
+        y += 2 * half[1]
+    return n
+
+
+FURNITURE: dict[str, Callable] = {"table": _table, "board": _board, "pole": _pole, "stack": _stack}
+GEOMETRIES = ("basic", "rich")  # "rich": the basic objects plus 2-6 pieces of `FURNITURE`
 
 
 # ----------------------------------------------------------------------------- scene sampling
 def render_scene(
-    rng: np.random.Generator, size: tuple[int, int], photo_textures: float = 0.0
+    rng: np.random.Generator, size: tuple[int, int], photo_textures: float = 0.0, geometry: str = "basic"
 ) -> tuple[np.ndarray, np.ndarray]:
     """Sample and ray-cast one room. Returns (rgb (H, W, 3) float32 in [0, 1], depth (H, W) metres).
 
-    photo_textures: probability that a surface is textured with a photograph (0: patterns only)."""
+    photo_textures: probability that a surface is textured with a photograph (0: patterns only).
+    geometry: "basic" (boxes, balls, upright cylinders) or "rich" (also `FURNITURE`: tables,
+    slanted boards, thin poles, stacks; drawn after the basic objects, so "basic" scenes are
+    those of earlier releases)."""
     H, W = size
     half_w = rng.uniform(1.6, 3.2)
     room_h = rng.uniform(2.4, 3.2)
@@ -364,9 +435,7 @@ def render_scene(
             x = rng.uniform(-half_w + half[0], half_w - half[0])
             y = half[1] if rng.random() < 0.75 else rng.uniform(0.8, room_h - half[1] - 0.1)
             centre = np.array([x, y, z], np.float32)
-            yaw = rng.uniform(-0.8, 0.8)
-            idx = cam.pixels_of_points(_box_corners(centre, half, yaw))
-            _box(o, d[idx], idx, centre, half, yaw, sid, hits)
+            _add_box(cam, centre, half, _rot_y(rng.uniform(-0.8, 0.8)), sid, hits)
         elif kind == 1:  # ball on the floor or in the air
             r = rng.uniform(0.12, 0.45)
             y = r if rng.random() < 0.6 else rng.uniform(r + 0.2, room_h - r - 0.2)
@@ -381,6 +450,12 @@ def render_scene(
             _cylinder(o, d[idx], idx, cx, z, r, 0.0, top, sid, hits)
 
     n_surfaces = 4 + n_objects
+    if geometry == "rich":
+        names = list(FURNITURE)
+        for _ in range(int(rng.integers(2, 7))):
+            piece = FURNITURE[names[rng.integers(len(names))]]
+            room = (half_w, room_h, rng.uniform(1.2, min(room_d - 0.4, 5.5)))
+            n_surfaces += piece(rng, cam, hits, room, n_surfaces)
     hues = rng.random() + rng.permutation(n_surfaces) / n_surfaces  # a distinct hue per surface
     m = np.empty(len(d), np.float32)  # per pixel: the weight of its surface's second colour
     colours = np.empty((2, 3, n_surfaces), np.float32)  # (c1, c2) x (r, g, b) x surface
@@ -413,7 +488,9 @@ class SyntheticDepthDataset(SyntheticDataset):
     items (default 1000); seed (int); scale in {2, 4, 8, 16, 32} (default 8); protocol "A"
     (interval) or "B" (bicubic); split "train" | "val" | "test" (disjoint item streams);
     photo_textures: probability (0-1, default 0) that a surface carries a photograph instead
-    of a pattern; on_error as in `ItemDataset`.
+    of a pattern; geometry "basic" (default) or "rich" (`render_scene`); normalize "target"
+    (default, official) or "input" (the low-resolution samples' range, as `translate` on a
+    sensor's map: `guided_pix2pix.data.depth`); on_error as in `ItemDataset`.
     """
 
     task = "depth"
@@ -430,6 +507,8 @@ class SyntheticDepthDataset(SyntheticDataset):
         scale: int = 8,
         protocol: str = "A",
         photo_textures: float = 0.0,
+        geometry: str = "basic",
+        normalize: str = "target",
         **common,  # size, count, seed, on_error: see SyntheticDataset
     ):
         super().__init__(split, **common)
@@ -441,10 +520,14 @@ class SyntheticDepthDataset(SyntheticDataset):
         ):
             raise BadOptionError("photo_textures", f"must be a probability in [0, 1], got {photo_textures!r}")
         self.photo_textures = float(photo_textures)
+        if geometry not in GEOMETRIES:
+            raise BadOptionError("geometry", f"must be one of {', '.join(GEOMETRIES)}, got {geometry!r}")
+        self.geometry = geometry
+        self.normalize = check_normalization(normalize)
 
     def load_item(self, index: int) -> dict:
         rng = self.item_rng(index)
-        rgb, depth = render_scene(rng, self.size, self.photo_textures)
+        rgb, depth = render_scene(rng, self.size, self.photo_textures, self.geometry)
         rgb = np.round(rgb * 255.0) / 255.0  # an 8-bit camera image, as NYU's and Middlebury's
         return make_depth_item(
             torch.from_numpy(rgb).permute(2, 0, 1),  # (H, W, 3) -> (3, H, W)
@@ -452,4 +535,5 @@ class SyntheticDepthDataset(SyntheticDataset):
             scale=self.scale,
             protocol=self.protocol,
             item_id=self.item_id(index),
+            normalize=self.normalize,
         )
