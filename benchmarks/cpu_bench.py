@@ -43,17 +43,19 @@ def compare(preset: str, size, batch: int, reps: int, warmup: int, threads: int,
     torch.set_num_threads(threads)
     runs = {}
     for name in variants:
-        mode, _, layout = name.partition("+")
+        mode, *flags = name.split("+")
         s = BenchSettings(
             preset=preset,
             size=tuple(size),
             batch=batch,
             mode=mode,
-            channels_last=layout == "cl",
+            channels_last="cl" in flags,
             count_flops=False,
         )
         cfg = bench_config(s)
         acc, parts = build_parts(cfg, s)
+        if "2d" in flags:  # the D phase's two official calls instead of one stacked call
+            parts.one_D_call = False
         runs[name] = (cfg, acc, parts, random_batch(cfg, s, acc.device), [], [])
     for step in range(warmup + reps):
         for cfg, acc, parts, data, times, cpu_times in runs.values():
@@ -103,7 +105,8 @@ def main() -> None:
         "--variants",
         nargs="+",
         default=["reference", "fast"],
-        help="modes to compare, the first is the baseline; 'fast+cl' = fast with channels_last",
+        help="modes to compare, the first is the baseline; flags after '+': 'cl' channels_last, "
+        "'2d' the D phase in two calls (fast+2d: fast without the one-call D phase)",
     )
     args = ap.parse_args()
     for preset in args.preset or ["pose", "depth_x8", "texture"]:

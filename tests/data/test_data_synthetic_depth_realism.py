@@ -30,7 +30,9 @@ def test_input_normalisation_is_exactly_what_translate_computes_from_the_samples
     low = low_resolution_depth(depth_m, scale, protocol)[0, 0].numpy()
     x, scaling = sensor_depth_to_input(low, SIZE, "low.npy")
     torch.testing.assert_close(item["input"], x, atol=1e-5, rtol=0)
-    assert (item["meta"]["depth_min_m"], item["meta"]["depth_max_m"]) == pytest.approx((scaling.lo, scaling.hi))
+    assert (item["meta"]["depth_min_m"], item["meta"]["depth_max_m"]) == pytest.approx(
+        (scaling.lo, scaling.hi)
+    )
     # the target is the true depth on the input's scale, not clipped to the samples' range
     torch.testing.assert_close(_metres(item), depth_m, atol=1e-4, rtol=0)
     assert float(depth_m.min()) <= scaling.lo and float(depth_m.max()) >= scaling.hi
@@ -63,12 +65,16 @@ def test_rich_rooms_are_reproducible_and_hold_more_depth_edges():
     def edges(ds):  # occlusion edges: a step of more than 30 cm to the right-hand neighbour
         return sum(int((_metres(ds[i]).diff(dim=1).abs() > 0.3).sum()) for i in range(len(ds)))
 
-    assert torch.equal(rich[5]["guide"], again[5]["guide"]) and torch.equal(rich[5]["target"], again[5]["target"])
+    assert torch.equal(rich[5]["guide"], again[5]["guide"]) and torch.equal(
+        rich[5]["target"], again[5]["target"]
+    )
     assert not torch.equal(rich[5]["target"], basic[5]["target"])
     assert edges(rich) > 1.4 * edges(basic)  # measured: 3941 vs 2343
 
 
-@pytest.mark.parametrize("options, bad", [({"geometry": "fancy"}, "geometry"), ({"normalize": "guide"}, "normalize")])
+@pytest.mark.parametrize(
+    "options, bad", [({"geometry": "fancy"}, "geometry"), ({"normalize": "guide"}, "normalize")]
+)
 def test_bad_options_are_named(options, bad):
     with pytest.raises(BadOptionError) as err:
         build_dataset("synthetic_depth", **options)

@@ -108,7 +108,9 @@ def degrade_depth(depth_m: torch.Tensor, scale: int, protocol: str = "A") -> tor
     """Full-resolution depth (H, W) or (N, 1, H, W), metres -> low-res input up-sampled back, same
     shape, on aligned grids (see the module docstring)."""
     H, W = depth_m.shape[-2:]
-    return _upsample_aligned(low_resolution_depth(depth_m, scale, protocol), scale, (H, W)).reshape(depth_m.shape)
+    return _upsample_aligned(low_resolution_depth(depth_m, scale, protocol), scale, (H, W)).reshape(
+        depth_m.shape
+    )
 
 
 def _upsample_aligned(low: torch.Tensor, scale: int, size: tuple[int, int]) -> torch.Tensor:

@@ -168,6 +168,7 @@ class TrainingParts:
     D_run: torch.nn.Module | None
     D_frozen_run: torch.nn.Module | None
     channels_last: bool
+    one_D_call: bool = False  # D phase: fake and real triplets in one call (`per_sample_discriminator`)
 
     @property
     def D_frozen(self) -> Discriminator | None:
@@ -210,7 +211,15 @@ def prepare_parts(
         D_run=run(D),
         D_frozen_run=run(D_raw),
         channels_last=t.channels_last,
+        one_D_call=G_raw.execution_mode == "fast" and per_sample_discriminator(D_raw),
     )
+
+
+def per_sample_discriminator(D: Discriminator | None) -> bool:
+    """Whether D scores each sample on its own (instance norm or none): then one call on fake and
+    real stacked along the batch gives exactly the two calls' scores. Batch norm mixes the
+    samples, so with it (the official default) the D phase keeps two calls."""
+    return D is not None and D.config.norm != "batch"
 
 
 # ----------------------------------------------------------------------------- one step
@@ -273,15 +282,25 @@ def optimizer_step(
                 )  # (N, Ci+Cg+Co, H, W)
                 real_triplet = torch.cat([real_in, guide, target], 1)
                 assert p.D_run is not None  # use_gan: D was built, so was D_run
-                with accelerator.no_sync(p.D):
-                    loss_D_fake = p.gan_loss(p.D_run(fake_triplet.detach()), real=False)
-                    if torch.isfinite(loss_D_fake):
-                        accelerator.backward(0.5 * loss_D_fake / n_micro)
-                with nullcontext() if last else accelerator.no_sync(p.D):
-                    loss_D_real = p.gan_loss(p.D_run(real_triplet), real=True)
-                    if torch.isfinite(loss_D_real):
-                        accelerator.backward(0.5 * loss_D_real / n_micro)
-                loss_D = 0.5 * (loss_D_fake + loss_D_real)
+                if p.one_D_call:  # fake and real in one batch: the same scores, one pass through D
+                    n = fake_triplet.shape[0]
+                    with nullcontext() if last else accelerator.no_sync(p.D):
+                        scores = p.D_run(torch.cat([fake_triplet.detach(), real_triplet], 0))
+                        loss_D_fake = p.gan_loss(scores[:n], real=False)
+                        loss_D_real = p.gan_loss(scores[n:], real=True)
+                        loss_D = 0.5 * (loss_D_fake + loss_D_real)
+                        if torch.isfinite(loss_D):
+                            accelerator.backward(loss_D / n_micro)
+                else:  # the official order: two calls, two backward passes
+                    with accelerator.no_sync(p.D):
+                        loss_D_fake = p.gan_loss(p.D_run(fake_triplet.detach()), real=False)
+                        if torch.isfinite(loss_D_fake):
+                            accelerator.backward(0.5 * loss_D_fake / n_micro)
+                    with nullcontext() if last else accelerator.no_sync(p.D):
+                        loss_D_real = p.gan_loss(p.D_run(real_triplet), real=True)
+                        if torch.isfinite(loss_D_real):
+                            accelerator.backward(0.5 * loss_D_real / n_micro)
+                    loss_D = 0.5 * (loss_D_fake + loss_D_real)
                 add("loss_D", loss_D)
                 bad |= not bool(torch.isfinite(loss_D))
                 if last:
