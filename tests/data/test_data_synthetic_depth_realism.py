@@ -7,7 +7,12 @@ import pytest
 import torch
 
 from guided_pix2pix.data import build_dataset
-from guided_pix2pix.data.depth import denormalize_depth, low_resolution_depth, sensor_depth_to_input
+from guided_pix2pix.data.depth import (
+    SensorModel,
+    denormalize_depth,
+    low_resolution_depth,
+    sensor_depth_to_input,
+)
 from guided_pix2pix.data.synthetic_depth import FURNITURE, _Camera, _room
 from guided_pix2pix.errors import BadOptionError
 
@@ -79,3 +84,32 @@ def test_bad_options_are_named(options, bad):
     with pytest.raises(BadOptionError) as err:
         build_dataset("synthetic_depth", **options)
     assert err.value.option == bad
+
+
+def test_sensor_options_change_only_the_input_and_stay_reproducible():
+    opts = {"split": "val", "count": 2, "size": SIZE, "scale": 4}
+    clean = build_dataset("synthetic_depth", **opts)[1]
+    noisy = build_dataset("synthetic_depth", sensor_noise=0.01, sensor_holes=0.2, **opts)[1]
+    again = build_dataset("synthetic_depth", sensor_noise=0.01, sensor_holes=0.2, **opts)[1]
+    assert torch.equal(clean["target"], noisy["target"]) and torch.equal(clean["guide"], noisy["guide"])
+    assert not torch.equal(clean["input"], noisy["input"])
+    assert torch.equal(noisy["input"], again["input"])
+
+
+def test_sensor_holes_are_filled_from_known_samples_and_noise_grows_with_distance():
+    ramp = torch.linspace(1.0, 5.0, 40 * 50).reshape(1, 1, 40, 50)
+    filled = SensorModel(0.0, 0.3, np.random.default_rng(0))(ramp)
+    changed = (filled != ramp).float().mean().item()
+    assert 0.2 < changed < 0.35  # about the asked fraction (a filled hole may keep its own value)
+    assert set(filled.flatten().tolist()) <= set(ramp.flatten().tolist())  # only known values
+    near = SensorModel(0.01, 0.0, np.random.default_rng(1))(torch.full((1, 1, 60, 60), 1.0))
+    far = SensorModel(0.01, 0.0, np.random.default_rng(1))(torch.full((1, 1, 60, 60), 3.0))
+    assert float(near.std()) == pytest.approx(0.01, rel=0.1)
+    assert float(far.std() / near.std()) == pytest.approx(9.0, rel=0.01)
+
+
+@pytest.mark.parametrize("option", ["sensor_noise", "sensor_holes"])
+def test_bad_sensor_options_are_named(option):
+    with pytest.raises(BadOptionError) as err:
+        build_dataset("synthetic_depth", **{option: 1.5})
+    assert err.value.option == option

@@ -157,6 +157,7 @@ def make_depth_item(
     item_id: str,
     valid: torch.Tensor | None = None,
     normalize: str = "target",
+    sensor: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> dict:
     """Build a depth up-sampling item from an RGB image and its full-resolution depth.
 
@@ -165,11 +166,15 @@ def make_depth_item(
     valid: optional (H, W) bool; unknown pixels get ``mask`` 0 and are left out of min/max.
     normalize: "target" (official) or "input" (the low-resolution samples' range, as at
     inference; the target is then not clipped): see the module docstring.
+    sensor: optional map from the low-resolution samples (1, 1, h, w) in metres to what a depth
+    sensor would have delivered (noise, filled holes: `SensorModel`), applied before up-sampling.
     Returns the item dict of the data contract; the input is the degraded map (`degrade_depth`).
     """
     depth_m = depth_m.float()
     H, W = depth_m.shape
     low = low_resolution_depth(depth_m, scale, protocol)  # (1, 1, h, w)
+    if sensor is not None:
+        low = sensor(low)
     low_up = _upsample_aligned(low, scale, (H, W))[0, 0]  # (1, 1, h, w) -> (H, W)
     if check_normalization(normalize) == "input":
         lo, hi = depth_range(low)
@@ -186,6 +191,38 @@ def make_depth_item(
     if valid is not None:
         item["mask"] = valid.float()[None]  # (H, W) -> (1, H, W)
     return item
+
+
+# ----------------------------------------------------------------------------- sensor-like inputs
+@dataclass(frozen=True)
+class SensorModel:
+    """What a depth camera does to the low-resolution samples, for training on clean synthetic
+    depth: Gaussian noise growing with the square of the distance (as structured-light and
+    stereo sensors: sigma = `noise_m` at 1 m, 4 x that at 2 m), and blobs of unknown samples
+    (`holes`: the expected fraction; dark, shiny or far surfaces) that are then filled from the
+    nearest known sample, exactly as `sensor_depth_to_input` fills a sensor's holes.
+
+    Called with a (1, 1, h, w) map in metres; `rng` draws the noise and the holes."""
+
+    noise_m: float
+    holes: float
+    rng: np.random.Generator
+
+    def __call__(self, low: torch.Tensor) -> torch.Tensor:
+        from scipy import ndimage
+
+        d = low[0, 0].double().numpy()  # (1, 1, h, w) -> (h, w)
+        if self.noise_m > 0:
+            d = d + self.rng.standard_normal(d.shape) * self.noise_m * d * d
+        if self.holes > 0:
+            blobs = ndimage.gaussian_filter(self.rng.standard_normal(d.shape), sigma=1.5, mode="wrap")
+            unknown = blobs > np.quantile(blobs, 1.0 - self.holes)
+            if unknown.all():
+                unknown.flat[0] = False
+            nearest = ndimage.distance_transform_edt(unknown, return_distances=False, return_indices=True)
+            d = d[tuple(nearest)]
+        d = np.clip(d, *DEPTH_RANGE_M)
+        return torch.from_numpy(d.astype(np.float32))[None, None]  # (h, w) -> (1, 1, h, w)
 
 
 # ----------------------------------------------------------------------------- depth files from sensors

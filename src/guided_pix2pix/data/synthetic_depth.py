@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from ..errors import BadOptionError
-from .depth import DEPTH_RANGE_M, check_normalization, check_protocol, make_depth_item
+from .depth import DEPTH_RANGE_M, SensorModel, check_normalization, check_protocol, make_depth_item
 from .synthetic_common import SyntheticDataset
 
 _STREAM = 1  # keeps the depth task's random streams apart from the other synthetic tasks
@@ -490,7 +490,10 @@ class SyntheticDepthDataset(SyntheticDataset):
     photo_textures: probability (0-1, default 0) that a surface carries a photograph instead
     of a pattern; geometry "basic" (default) or "rich" (`render_scene`); normalize "target"
     (default, official) or "input" (the low-resolution samples' range, as `translate` on a
-    sensor's map: `guided_pix2pix.data.depth`); on_error as in `ItemDataset`.
+    sensor's map: `guided_pix2pix.data.depth`); sensor_noise (metres of noise at 1 m, growing
+    with distance squared, default 0) and sensor_holes (expected fraction of unknown
+    low-resolution samples, filled from the nearest known one, default 0): `SensorModel`, for
+    inputs that look like a depth camera's; on_error as in `ItemDataset`.
     """
 
     task = "depth"
@@ -509,6 +512,8 @@ class SyntheticDepthDataset(SyntheticDataset):
         photo_textures: float = 0.0,
         geometry: str = "basic",
         normalize: str = "target",
+        sensor_noise: float = 0.0,
+        sensor_holes: float = 0.0,
         **common,  # size, count, seed, on_error: see SyntheticDataset
     ):
         super().__init__(split, **common)
@@ -524,11 +529,18 @@ class SyntheticDepthDataset(SyntheticDataset):
             raise BadOptionError("geometry", f"must be one of {', '.join(GEOMETRIES)}, got {geometry!r}")
         self.geometry = geometry
         self.normalize = check_normalization(normalize)
+        for name, value, top in (("sensor_noise", sensor_noise, 0.05), ("sensor_holes", sensor_holes, 0.9)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= top:
+                raise BadOptionError(name, f"must be a number in [0, {top}], got {value!r}")
+        self.sensor_noise, self.sensor_holes = float(sensor_noise), float(sensor_holes)
 
     def load_item(self, index: int) -> dict:
         rng = self.item_rng(index)
         rgb, depth = render_scene(rng, self.size, self.photo_textures, self.geometry)
         rgb = np.round(rgb * 255.0) / 255.0  # an 8-bit camera image, as NYU's and Middlebury's
+        sensor = None
+        if self.sensor_noise > 0 or self.sensor_holes > 0:  # drawn after the scene: scenes stay the same
+            sensor = SensorModel(self.sensor_noise, self.sensor_holes, rng)
         return make_depth_item(
             torch.from_numpy(rgb).permute(2, 0, 1),  # (H, W, 3) -> (3, H, W)
             torch.from_numpy(depth),
@@ -536,4 +548,5 @@ class SyntheticDepthDataset(SyntheticDataset):
             protocol=self.protocol,
             item_id=self.item_id(index),
             normalize=self.normalize,
+            sensor=sensor,
         )
