@@ -194,6 +194,15 @@ def make_depth_item(
 
 
 # ----------------------------------------------------------------------------- sensor-like inputs
+def fill_from_nearest(values: np.ndarray, unknown: np.ndarray) -> np.ndarray:
+    """(h, w) values with each `unknown` pixel replaced by its nearest known pixel's value (how a
+    sensor's holes are filled, here and in `SensorModel`); at least one pixel must be known."""
+    from scipy import ndimage
+
+    nearest = ndimage.distance_transform_edt(unknown, return_distances=False, return_indices=True)
+    return values[tuple(nearest)]
+
+
 @dataclass(frozen=True)
 class SensorModel:
     """What a depth camera does to the low-resolution samples, for training on clean synthetic
@@ -219,8 +228,7 @@ class SensorModel:
             unknown = blobs > np.quantile(blobs, 1.0 - self.holes)
             if unknown.all():
                 unknown.flat[0] = False
-            nearest = ndimage.distance_transform_edt(unknown, return_distances=False, return_indices=True)
-            d = d[tuple(nearest)]
+            d = fill_from_nearest(d, unknown)
         d = np.clip(d, *DEPTH_RANGE_M)
         return torch.from_numpy(d.astype(np.float32))[None, None]  # (h, w) -> (1, 1, h, w)
 
@@ -245,15 +253,12 @@ def sensor_depth_to_input(arr: np.ndarray, size: tuple[int, int], path) -> tuple
     protocols' aligned grid) and normalised by the *input's own* known range, never a target's.
     Returns ((1, H, W) float32 in [-1, 1], DepthScaling).
     """
-    from scipy import ndimage
-
     values = np.asarray(arr, dtype=np.float64).reshape(arr.shape[0], arr.shape[1])
     valid = np.isfinite(values) & (values > 0)
     if not valid.any():
         raise BadFileError(path, "no known depth pixel (every value is 0 or not finite)")
     if not valid.all():  # holes take their nearest known neighbour's depth
-        nearest = ndimage.distance_transform_edt(~valid, return_distances=False, return_indices=True)
-        values = values[tuple(nearest)]
+        values = fill_from_nearest(values, ~valid)
     lo, hi = float(values[valid].min()), float(values[valid].max())
     if not hi > lo:
         hi = lo + max(1e-3, 1e-3 * abs(lo))  # a flat map: any positive span keeps it invertible
@@ -270,7 +275,7 @@ def upsample_to(low: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
         return low
     s = max(1, round(W / w))
     if _low_size(H, s) == h and _low_size(W, s) == w:
-        return upsample_bicubic(low, (h * s, w * s))[..., :H, :W]
+        return _upsample_aligned(low, s, (H, W))
     return upsample_bicubic(low, (H, W))
 
 
