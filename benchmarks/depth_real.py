@@ -13,11 +13,14 @@ next to the 500 x 741 photo; then every method reads those two files:
 
 RMSE in cm over the known pixels inside the protocol A border crop [7:-6]. Prints one JSON
 line per scale. Usage: python benchmarks/depth_real.py [--scales 4 8 16] [--checkpoint NAME=PATH ...]
+[--tta none flip] (each model once per test-time augmentation, `translate --tta`; columns
+NAME and NAME+flip).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import subprocess
 import sys
@@ -60,6 +63,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scales", type=int, nargs="+", default=[4, 8, 16])
     parser.add_argument("--checkpoint", action="append", default=[], metavar="NAME=PATH")
+    parser.add_argument("--tta", nargs="+", default=["none"], choices=["none", "flip"])
     args = parser.parse_args()
     rgb, depth_m, valid = motorcycle_rgbd()
     H, W = depth_m.shape
@@ -84,13 +88,14 @@ def main() -> None:
         checkpoints = dict(c.split("=", 1) for c in args.checkpoint)
         if not checkpoints and f"depth_x{scale}" in pretrained_index():
             checkpoints = {f"pretrained:depth_x{scale}": f"pretrained:depth_x{scale}"}
-        for name, path in checkpoints.items():
+        for (name, path), tta in itertools.product(checkpoints.items(), args.tta):
             out = work / f"out_x{scale}_{len(row)}.png"
             cmd = [sys.executable, "-m", "guided_pix2pix.cli", "translate", "--checkpoint", path,
                    "--input", str(work / f"low_x{scale}.png"), "--guide", str(work / "photo.png"),
-                   "--out", str(out), "--device", "cpu"]  # fmt: skip
+                   "--out", str(out), "--device", "cpu", "--tta", tta]  # fmt: skip
             subprocess.run(cmd, check=True, capture_output=True)
-            row[name] = rmse_cm(read_image(out)[..., 0].astype(np.float32) / 1000.0, depth_m, valid)
+            column = name if tta == "none" else f"{name}+{tta}"
+            row[column] = rmse_cm(read_image(out)[..., 0].astype(np.float32) / 1000.0, depth_m, valid)
         print(json.dumps(row), flush=True)
 
 

@@ -362,3 +362,25 @@ def test_the_cli_builds_translate_onnx_from_the_torch_free_module():
         ["translate", "--checkpoint", "g", "--input", "a", "--guide", "b", "--out", "c"]
     )
     assert args._run.__module__ == "guided_pix2pix.commands.translate"
+
+
+def test_translate_onnx_flip_equals_checkpoint_flip(tmp_path, depth):
+    """`--tta flip` on the ONNX path (numpy mirror) writes what the PyTorch path writes."""
+    from guided_pix2pix.commands.translate_onnx import TTA_MODES
+    from guided_pix2pix.nn.tta import TTA_VIEWS
+
+    assert TTA_MODES == tuple(TTA_VIEWS)
+    folder, onnx_file = depth
+    rng = np.random.default_rng(2)
+    mm = rng.integers(600, 6000, (8, 10), dtype=np.uint16)
+    write_image(tmp_path / "d.png", mm)
+    write_image(tmp_path / "photo.png", rng.integers(0, 256, (61, 77, 3), dtype=np.uint8))
+    pt, ox = _both(
+        tmp_path, folder, onnx_file, tmp_path / "d.png", tmp_path / "photo.png", "d.png", "--tta", "flip"
+    )
+    plain, _ = _both(
+        tmp_path / "plain", folder, onnx_file, tmp_path / "d.png", tmp_path / "photo.png", "d.png"
+    )
+    a, b, c = read_image(pt).astype(int), read_image(ox).astype(int), read_image(plain).astype(int)
+    assert np.abs(a - b).max() <= 1  # millimetres
+    assert np.abs(a - c).max() > 5  # the mirrored pass changed the output

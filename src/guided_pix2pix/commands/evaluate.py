@@ -32,7 +32,9 @@ from ..metrics.registry import parse_metric_names
 from ..metrics.weights import require
 from ..nn.devices import resolve_device
 from ..nn.pretrained import PREFIX, is_pretrained_name, pretrained_index
+from ..nn.tta import TTA_VIEWS, check_tta
 from ..training.config import RunConfig, load_config
+from ..training.model_task import generator_task
 from ..training.run_folder import CONFIG_FILE, load_generator, run_folder_of
 
 
@@ -72,6 +74,13 @@ def add_arguments(parser) -> None:
         "--no-guide-check",
         action="store_true",
         help="skip the guide-sensitivity check (each batch run again with its guides swapped)",
+    )
+    parser.add_argument(
+        "--tta",
+        choices=tuple(TTA_VIEWS),
+        default="none",
+        help="test-time augmentation: flip averages the output with the mirrored input's "
+        "(twice the time; not for pose models; see nn.tta)",
     )
     parser.add_argument(
         "--tune-on",
@@ -126,6 +135,7 @@ def run(args) -> int:
             require(cast(str, METRICS[name].weights))  # checked just above
     device = resolve_device(args.device)
     model, folder = load_generator(args.checkpoint, device)
+    check_tta(args.tta, generator_task(model, folder, args.checkpoint))
     cfg = _run_config(args, folder)
     where = (
         Path("eval") / str(args.checkpoint)[len(PREFIX) :]
@@ -160,6 +170,7 @@ def run(args) -> int:
         baselines=baselines,
         baseline_params=params,
         guide_check=not args.no_guide_check,
+        tta=args.tta,
     )
     summary = {k: result[k] for k in ("metrics", "baselines", "guide_sensitivity")}
     print(json.dumps(summary))

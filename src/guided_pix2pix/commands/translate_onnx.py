@@ -9,7 +9,8 @@ readers (`guided_pix2pix.onnx_runtime`; a test checks that ``torch`` stays out o
 It takes the files as ``translate --checkpoint`` does and writes the same outputs (the same
 pairing, value mapping, padding and sensor-depth reading, as numpy twins of the torch functions,
 tests/commands/test_export.py): plain files (``--depth file``, and any model that is not a depth
-model) and sensor depth (``--depth sensor``, or auto for a depth model). What needs PyTorch is
+model) and sensor depth (``--depth sensor``, or auto for a depth model), with ``--tta flip``
+as well (`run_views`, the numpy twin of `nn.tta.run_augmented`). What needs PyTorch is
 refused with a reason: keypoint JSON guides (render them to an array first), texture models' RGB
 files (``--texture rgb``; ``--texture file`` runs on stored values) and ``--preview``.
 """
@@ -37,6 +38,8 @@ DEPTH_MODES = ("auto", "sensor", "file")  # as commands.translate
 TEXTURE_MODES = ("auto", "rgb", "file")
 DEPTH_CHANNELS = (1, 3, 1)  # (input, guide, output) of a depth model
 TEXTURE_CHANNELS = (1, 4, 3)
+POSE_CHANNELS = (3, 18, 3)
+TTA_MODES = ("none", "flip")  # nn.tta.TTA_VIEWS's names (a test keeps them equal); numpy twin: run_views
 
 
 def add_arguments(parser) -> None:
@@ -58,6 +61,7 @@ def add_arguments(parser) -> None:
         "--texture", choices=TEXTURE_MODES, default="auto", help="file only (rgb needs PyTorch)"
     )
     parser.add_argument("--preview", type=Path, help="not available with --onnx (needs PyTorch)")
+    parser.add_argument("--tta", choices=TTA_MODES, default="none", help="as translate --checkpoint")
 
 
 # ----------------------------------------------------------------------------- checks (planning: translate_plan)
@@ -76,6 +80,12 @@ def check_modes(model: OnnxGenerator, args) -> bool:
             "--texture",
             "a texture model's RGB files are converted to and from LAB with PyTorch: use --checkpoint, "
             "or --texture file to run on stored network values",
+        )
+    pose_model = model.task == "pose" or (model.task is None and channels == POSE_CHANNELS)
+    if getattr(args, "tta", "none") != "none" and pose_model:  # as nn.tta.check_tta
+        raise BadOptionError(
+            "--tta",
+            f"{args.tta!r} mirrors the guide, and a pose guide's channels have sides (left/right keypoints); use none",
         )
     depth = getattr(args, "depth", "auto")
     if depth == "sensor" and cfg.input_nc != 1:
@@ -146,7 +156,20 @@ def _to_file(out: np.ndarray, how, path: Path) -> np.ndarray:
     return from_signed_unit(out, output_dtype(how, path, out.shape[0]))
 
 
-def translate_pairs(model: OnnxGenerator, plan, sizes, batch_size: int, sensor: bool) -> list[Path]:
+def run_views(model: OnnxGenerator, inputs: np.ndarray, guides: np.ndarray, tta: str) -> np.ndarray:
+    """`nn.tta.run_augmented` in numpy: the padded forward, averaged with the mirrored one for flip."""
+    out = model.run_padded(inputs, guides)
+    if tta == "flip":
+        mirrored = model.run_padded(
+            np.ascontiguousarray(inputs[..., ::-1]), np.ascontiguousarray(guides[..., ::-1])
+        )
+        out = (out + mirrored[..., ::-1]) / 2
+    return out
+
+
+def translate_pairs(
+    model: OnnxGenerator, plan, sizes, batch_size: int, sensor: bool, tta: str = "none"
+) -> list[Path]:
     """Run the model over the planned pairs in batches of equal size; write and return the outputs."""
     groups: dict[tuple[int, int], list[int]] = {}
     for i, hw in enumerate(sizes):
@@ -158,7 +181,7 @@ def translate_pairs(model: OnnxGenerator, plan, sizes, batch_size: int, sensor: 
             loaded = [(_load_input(plan[i][0], hw, sensor), _load(plan[i][1], hw)) for i in chunk]
             inputs = np.stack([x for (x, _), _ in loaded])  # (N, C_in, H, W)
             guides = np.stack([g for _, (g, _) in loaded])  # (N, C_g, H, W)
-            outputs = model.run_padded(inputs, guides)
+            outputs = run_views(model, inputs, guides, tta)
             for i, out, ((_, how), _) in zip(chunk, outputs, loaded):
                 path = plan[i][2]
                 written.append(write_image(path, _to_file(out, how, path)))
@@ -173,7 +196,7 @@ def run(args) -> int:
     model = OnnxGenerator(args.onnx, args.device)
     sensor = check_modes(model, args)
     sizes = [check_pair(model, i, g, sensor) for i, g, _ in plan]  # every file checked before any is written
-    written = translate_pairs(model, plan, sizes, args.batch_size, sensor)
+    written = translate_pairs(model, plan, sizes, args.batch_size, sensor, getattr(args, "tta", "none"))
     where = written[0] if len(written) == 1 else args.out
     print(f"wrote {len(written)} image(s) to {where}", file=sys.stderr)
     return 0

@@ -40,7 +40,7 @@ from ..files.images import write_image
 from ..metrics import METRICS, PROTOCOLS
 from ..metrics.weights import require
 from ..nn.devices import to_device
-from ..nn.padding import run_padded
+from ..nn.tta import check_tta, run_augmented
 from ..training.config import DataSection
 from .baselines import BASELINES, check_baseline_names, tune_baselines
 from .batching import batches_by_size
@@ -214,6 +214,7 @@ def evaluate_model(
     baselines: list[str] | None = None,
     baseline_params: dict[str, dict] | None = None,
     guide_check: bool = True,
+    tta: str = "none",
 ) -> dict:
     """Score `model` on `datasets` (one per random texture-patch draw; usually one) for `task`.
 
@@ -223,11 +224,13 @@ def evaluate_model(
     baselines: names in `BASELINES[task]` (default: the task plan's); baseline_params: the
     tuned parameters of those that have some (`tune_on_dataset`), saved with the result.
     guide_check: also run every batch of two or more items with its guides swapped
-    (`GuideSensitivity`) and report how much the output moves.
+    (`GuideSensitivity`) and report how much the output moves. tta: the model's test-time
+    augmentation (`nn.tta.TTA_VIEWS`), refused where it does not suit the task.
     """
     if task not in TASK_PLANS:
         raise BadOptionError("task", f"unknown task {task!r} (choose from {', '.join(TASK_PLANS)})")
     plan, device = TASK_PLANS[task], torch.device(device)
+    check_tta(tta, task, "tta")
     first = datasets[0][0]
     if "target" not in first:
         raise BadOptionError("--config", "the dataset has no targets to score against; use translate")
@@ -263,10 +266,10 @@ def evaluate_model(
     for r, dataset in enumerate(datasets):
         for batch in batches_by_size((dataset[i] for i in range(len(dataset))), batch_size):
             batch = to_device(batch, device)
-            output = run_padded(model, batch["input"], batch["guide"])
+            output = run_augmented(model, batch["input"], batch["guide"], tta)
             check = guide_check and output.shape[0] > 1
             if check:
-                sensitivity.update(lambda x, g: run_padded(model, x, g), batch, output)
+                sensitivity.update(lambda x, g: run_augmented(model, x, g, tta), batch, output)
             kw = _per_batch_kwargs(batch)
             scorer.update(plan.view(output), plan.view(batch["target"]), kw, first_pass=r == 0)
             for b, scorer_b in baseline_scores.items():
@@ -292,6 +295,7 @@ def evaluate_model(
     result = {
         **(info or {}),
         "task": task,
+        "tta": tta,
         "rows": len(rows),
         "patches_per_item": len(datasets),
         "metrics": scorer.means(),
