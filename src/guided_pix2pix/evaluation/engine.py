@@ -237,17 +237,17 @@ def evaluate_model(
     names = metrics or default_metrics(task, "mask" in first, classifier is not None)
     fixed = {"classifier": classifier, "splits": 10} if classifier is not None else {}
     _check_needs(names, first, fixed, (info or {}).get("dataset", type(datasets[0]).__name__))
-    for name in names:
-        if METRICS[name].weights:
-            require(cast(str, METRICS[name].weights))  # checked just above
     cfg = model.config
     got = (first["input"].shape[0], first["guide"].shape[0], first["target"].shape[0])
-    if got != (cfg.input_nc, cfg.guide_nc, cfg.output_nc):
+    if got != (cfg.input_nc, cfg.guide_nc, cfg.output_nc):  # before the weights: no install for nothing
         raise BadOptionError(
             "--checkpoint",
             f"the model takes input/guide/output channels {cfg.input_nc}/{cfg.guide_nc}/{cfg.output_nc}, "
             f"the dataset gives {got[0]}/{got[1]}/{got[2]}",
         )
+    for name in names:
+        if METRICS[name].weights:
+            require(cast(str, METRICS[name].weights))  # checked just above
     model = model.to(device).eval()
     scorer = Scorer(names, plan.value_range, fixed)
     baseline_names = check_baseline_names(task, plan.baselines if baselines is None else baselines)
