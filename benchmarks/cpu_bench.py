@@ -50,6 +50,7 @@ def compare(preset: str, size, batch: int, reps: int, warmup: int, threads: int,
             batch=batch,
             mode=mode,
             channels_last="cl" in flags,
+            compile="compile" in flags,
             count_flops=False,
         )
         cfg = bench_config(s)
@@ -106,7 +107,8 @@ def main() -> None:
         nargs="+",
         default=["reference", "fast"],
         help="modes to compare, the first is the baseline; flags after '+': 'cl' channels_last, "
-        "'2d' the D phase in two calls (fast+2d: fast without the one-call D phase)",
+        "'2d' the D phase in two calls (fast+2d: fast without the one-call D phase), 'compile' "
+        "torch.compile of G and D (inductor; give --warmup >= 2, compilation is in the warm-up steps)",
     )
     args = ap.parse_args()
     for preset in args.preset or ["pose", "depth_x8", "texture"]:
