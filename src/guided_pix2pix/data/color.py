@@ -52,11 +52,28 @@ def rgb_to_lab(batch: torch.Tensor) -> torch.Tensor:
     return torch.cat([116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)], dim=1)  # (N, 3, H, W)
 
 
+# rows per `rgb_to_lab_array` block: its float64 temporaries (about 100 KB each) stay in the
+# CPU cache, where one pass over a whole batch's colours (megabytes) would not
+_LAB_BLOCK = 4096
+
+
 def rgb_to_lab_array(rgb: np.ndarray, normalized: bool = False) -> np.ndarray:
     """(..., 3) float64 numpy sRGB in [0, 1] -> (..., 3) LAB: `rgb_to_lab`'s formulas and
     order of operations in numpy, which costs far less per call than torch on the few
     thousand pixels of one synthetic item (results agree to a few float64 ulps).
-    normalized: return `normalize_lab`'s scaling ((L - 50) / 50, a / 128, b / 128) instead."""
+    normalized: return `normalize_lab`'s scaling ((L - 50) / 50, a / 128, b / 128) instead.
+    Every colour is converted on its own, so converting in blocks changes no value."""
+    flat = rgb.reshape(-1, 3)
+    if len(flat) <= _LAB_BLOCK:
+        return _lab_block(rgb, normalized)
+    blocks = [
+        _lab_block(flat[start : start + _LAB_BLOCK], normalized) for start in range(0, len(flat), _LAB_BLOCK)
+    ]
+    return np.concatenate(blocks).reshape(rgb.shape)
+
+
+def _lab_block(rgb: np.ndarray, normalized: bool) -> np.ndarray:
+    """`rgb_to_lab_array` of one block of colours."""
     linear = np.where(rgb > 0.04045, ((rgb + 0.055) / 1.055) ** 2.4, rgb / 12.92)
     xyz = (linear @ _XYZ_FROM_RGB.T) / _WHITE_D65
     f = np.where(xyz > 0.008856, np.maximum(xyz, 0.008856) ** (1.0 / 3.0), 7.787 * xyz + 16.0 / 116.0)

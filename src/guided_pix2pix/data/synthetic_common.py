@@ -10,6 +10,8 @@ import functools
 import math
 
 import numpy as np
+import torch
+from torch.utils.data import default_collate
 
 from .base import MAX_SEED, ItemDataset, check_choice, check_count, check_size
 
@@ -56,6 +58,27 @@ class SyntheticDataset(ItemDataset):
 
     def item_id(self, index: int) -> str:
         return f"{self.name}/{self.split}/{self.seed}/{index}"
+
+
+class StackedItems(list):
+    """Items (the list ``[dataset[i] for i in indices]`` would be) whose tensors are the rows
+    of tensors already stacked on a new first axis, kept in `stacked` (key -> (N, ...)):
+    `collate_items` takes those as the batch instead of copying every row into a new one."""
+
+    def __init__(self, items: list[dict], stacked: dict[str, torch.Tensor]):
+        super().__init__(items)
+        self.stacked = stacked
+
+
+def collate_items(items: list[dict]) -> dict:
+    """A DataLoader's collate_fn: `default_collate(items)`, whose tensors are, for
+    `StackedItems`, the stacked ones as they are (the same values, no copy)."""
+    if not isinstance(items, StackedItems):
+        return default_collate(items)
+    return {
+        key: items.stacked[key] if key in items.stacked else default_collate([item[key] for item in items])
+        for key in items[0]
+    }
 
 
 # ----------------------------------------------------------------------------- drawing helpers

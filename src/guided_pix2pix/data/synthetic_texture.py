@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import colorsys
 import functools
+import math
 import struct
 from collections.abc import Callable
 from pathlib import Path
@@ -29,8 +30,8 @@ import torch
 from ..errors import BadFileError
 from .color import rgb_to_lab_array
 from .fashion_mnist import DEBIAN_DIR, silhouette_mask, silhouettes
-from .synthetic_common import SyntheticDataset, pixel_grid, polygon_window
-from .texturegan import PATCH_MAX, PATCH_MIN, patch_window
+from .synthetic_common import StackedItems, SyntheticDataset, pixel_grid, polygon_window
+from .texturegan import PATCH_MAX, PATCH_MIN
 
 _STREAM = 3
 GIMP_PATTERNS = Path("/usr/share/gimp/2.0/patterns")
@@ -178,47 +179,23 @@ def _bag(rng, H, W):
     return np.array(pts), lines, (cx, top, half_top * rng.uniform(0.5, 0.8), H * rng.uniform(0.12, 0.2))
 
 
-def inside_distance(mask: np.ndarray) -> np.ndarray:
-    """`scipy.ndimage.distance_transform_edt(mask)` (float64, (H, W)), computed on the mask's
-    bounding box grown by one pixel: that ring is all background and lies between every mask
-    pixel and any background pixel farther out, so the distances are the same."""
-    from scipy import ndimage
-
-    H, W = mask.shape
-    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
-    if not len(rows):
-        return np.zeros((H, W), np.float64)
-    r0, r1 = max(int(rows[0]) - 1, 0), min(int(rows[-1]) + 2, H)
-    c0, c1 = max(int(cols[0]) - 1, 0), min(int(cols[-1]) + 2, W)
-    if (r0, r1, c0, c1) == (0, H, 0, W):
-        return ndimage.distance_transform_edt(mask)
-    out = np.zeros((H, W), np.float64)
-    out[r0:r1, c0:c1] = ndimage.distance_transform_edt(mask[r0:r1, c0:c1])
-    return out
-
-
 def _eroded(mask: np.ndarray) -> np.ndarray:
-    """`scipy.ndimage.binary_erosion(mask)`: a pixel stays when it and its four neighbours are
-    set (outside the image counts as unset)."""
+    """`scipy.ndimage.binary_erosion(mask)` of an (H, W) mask, or of each of (N, H, W): a pixel
+    stays when it and its four neighbours are set (outside the image counts as unset)."""
     out = mask.copy()
-    out[1:] &= mask[:-1]
-    out[:-1] &= mask[1:]
-    out[:, 1:] &= mask[:, :-1]
-    out[:, :-1] &= mask[:, 1:]
-    out[[0, -1], :] = False
-    out[:, [0, -1]] = False
+    out[..., 1:, :] &= mask[..., :-1, :]
+    out[..., :-1, :] &= mask[..., 1:, :]
+    out[..., :, 1:] &= mask[..., :, :-1]
+    out[..., :, :-1] &= mask[..., :, 1:]
+    out[..., [0, -1], :] = False
+    out[..., :, [0, -1]] = False
     return out
 
 
-def _draw_object(rng, size, shapes: np.ndarray | None = None):
-    """One object, drawn sparsely: (mask (H, W) bool, ink (H, W) bool = the sketch's black
-    pixels, inside (H, W) float64 = each pixel's distance to the background, at = (rows, cols)
-    of the n mask pixels (row-major), distinct (k, 3) float32 and which (n,): the photo's
-    colour at mask pixel i is distinct[which[i]]; it is white elsewhere). `render_object`
-    gives the same object as full images."""
-    from scipy import ndimage
-    from skimage.draw import line
-
+def _object_shape(rng, size, shapes: np.ndarray | None):
+    """An object's silhouette (the first random draws of an item): (mask (H, W) bool, detail
+    lines [((xa, ya), (xb, yb))], detail (H, W) float grey level of a Fashion-MNIST item or
+    None)."""
     H, W = size
     handle, lines, detail = None, [], None
     if shapes is not None and rng.random() < 0.5:  # a real Fashion-MNIST shoe or bag
@@ -242,13 +219,26 @@ def _draw_object(rng, size, shapes: np.ndarray | None = None):
         outer = ((xs - cx) / (rx + thick)) ** 2 + ((ys - top) / (ry + thick)) ** 2 <= 1
         inner = ((xs - cx) / rx) ** 2 + ((ys - top) / ry) ** 2 < 1
         mask[r0:r1, c0:c1] |= outer & ~inner & (ys <= top)
+    return mask, lines, detail
+
+
+def _object_texture(rng, size, at):
+    """The texture drawn for an object (the draws after its shape) at its pixels `at` =
+    (rows, cols): (palette, index) as the `TEXTURES` functions give them."""
     texture = TEXTURES[sorted(TEXTURES)[rng.integers(len(TEXTURES))]]
-    at = np.nonzero(mask)
-    palette, index = texture(rng, size, at)  # the texture at the mask pixels only
-    inside = inside_distance(mask)
-    distinct, which = _shaded_colours(palette, index, inside[at], 0.08 * min(H, W))
-    ink = mask & ~_eroded(mask)  # the outline
-    if detail is not None:  # the real item's inner edges: where its grey level changes sharply
+    return texture(rng, size, at)
+
+
+def _ink(mask: np.ndarray, outline: np.ndarray, lines, detail) -> np.ndarray:
+    """The sketch's black pixels (H, W) bool: the `outline` (mask minus its erosion), a real
+    item's inner edges (where its grey level `detail` changes sharply) and the detail `lines`,
+    all inside the mask."""
+    from scipy import ndimage
+    from skimage.draw import line
+
+    H, W = mask.shape
+    ink = outline
+    if detail is not None:
         edges = np.hypot(ndimage.sobel(detail, 0), ndimage.sobel(detail, 1))
         ink |= mask & (edges > 0.6)
     for (xa, ya), (xb, yb) in lines:
@@ -257,20 +247,43 @@ def _draw_object(rng, size, shapes: np.ndarray | None = None):
         rr, cc = rr[ok], cc[ok]
         on = mask[rr, cc]
         ink[rr[on], cc[on]] = True
+    return ink
+
+
+def _draw_object(rng, size, shapes: np.ndarray | None = None):
+    """One object, drawn sparsely: (mask (H, W) bool, ink (H, W) bool = the sketch's black
+    pixels, inside (H, W) float64 = each pixel's distance to the background, at = (rows, cols)
+    of the n mask pixels (row-major), distinct (k, 3) float32 and which (n,): the photo's
+    colour at mask pixel i is distinct[which[i]]; it is white elsewhere). `render_object`
+    gives the same object as full images; `render_items` draws whole batches."""
+    H, W = size
+    mask, lines, detail = _object_shape(rng, size, shapes)
+    at = np.nonzero(mask)
+    palette, index = _object_texture(rng, size, at)  # the texture at the mask pixels only
+    inside = inside_distance(mask)
+    distinct, which = _shaded_colours(palette, index, inside[at], 0.08 * min(H, W))
+    ink = _ink(mask, mask & ~_eroded(mask), lines, detail)
     return mask, ink, inside, at, distinct, which
 
 
-def _shaded_colours(palette: np.ndarray, index: np.ndarray, inside: np.ndarray, reach: float):
-    """The photo's colours at the object's n pixels, ``texture * (0.7 + 0.3 clip(inside /
-    reach, 0, 1))`` rounded to float32, as (distinct (k, 3), which (n,)) with ``distinct[which]``
-    the colour of each pixel. `inside` is the exact Euclidean distance, the root of a whole
-    number d^2, so (palette entry, d^2, or "beyond reach") decides a colour: most objects
-    have a few hundred, and their LAB conversion is that much cheaper."""
+def _shade_steps(reach: float) -> int:
+    """How many shading steps tell the colours apart: d^2 = 0 .. cap - 1, and "beyond reach"
+    (every d^2 >= cap = int(reach^2) + 2 is)."""
+    return int(reach * reach) + 3
+
+
+def _shaded(palette: np.ndarray, index: np.ndarray, inside: np.ndarray, reach: float) -> np.ndarray:
+    """The (n, 3) float32 colours ``palette[index] * (0.7 + 0.3 clip(inside / reach, 0, 1))``."""
     shade = 0.7 + 0.3 * np.clip(inside / reach, 0, 1)
-    cap = int(reach * reach) + 2  # every d^2 >= cap is beyond reach
-    n, steps = len(index), cap + 1
-    if len(palette) * steps > 1 << 16:  # a colour per pixel (continuous textures)
-        return (palette[index] * shade[:, None]).astype(np.float32), np.arange(n)
+    return (palette[index] * shade[:, None]).astype(np.float32)
+
+
+def _keyed_shaded_colours(palette: np.ndarray, index: np.ndarray, inside: np.ndarray, reach: float):
+    """`_shaded`'s colours as (distinct (k, 3), which (n,)), one colour per (palette entry,
+    d^2 or "beyond reach") that occurs: `inside` is the exact Euclidean distance, the root of
+    a whole number d^2, so that pair decides a pixel's colour."""
+    steps = _shade_steps(reach)
+    cap = steps - 1
     key = index * steps + np.minimum(np.rint(inside * inside).astype(np.int64), cap)
     seen = np.zeros(len(palette) * steps, bool)
     seen[key] = True
@@ -279,8 +292,18 @@ def _shaded_colours(palette: np.ndarray, index: np.ndarray, inside: np.ndarray, 
     remap[keys] = np.arange(len(keys))
     which = remap[key]
     first = np.empty(len(keys), np.int64)
-    first[which] = np.arange(n)  # a pixel of each colour
-    return (palette[index[first]] * shade[first, None]).astype(np.float32), which
+    first[which] = np.arange(len(index))  # a pixel of each colour
+    return _shaded(palette, index[first], inside[first], reach), which
+
+
+def _shaded_colours(palette: np.ndarray, index: np.ndarray, inside: np.ndarray, reach: float):
+    """The photo's colours at an object's n pixels, `_shaded`'s, as (distinct (k, 3), which
+    (n,)) with ``distinct[which]`` the colour of each pixel: most objects have a few hundred
+    (`_keyed_shaded_colours`), and their LAB conversion is that much cheaper; continuous
+    textures (a colour per pixel) are shaded pixel by pixel."""
+    if len(palette) * _shade_steps(reach) > 1 << 16:
+        return _shaded(palette, index, inside, reach), np.arange(len(index))
+    return _keyed_shaded_colours(palette, index, inside, reach)
 
 
 def render_object(rng, size, shapes: np.ndarray | None = None):
@@ -296,6 +319,137 @@ def render_object(rng, size, shapes: np.ndarray | None = None):
     return mask, sketch, photo
 
 
+def inside_distance(mask: np.ndarray) -> np.ndarray:
+    """`scipy.ndimage.distance_transform_edt(mask)` (float64, (H, W)); see `inside_distance_at`."""
+    out = np.zeros(mask.shape, np.float64)
+    out[mask] = inside_distance_at(mask, *np.nonzero(mask))
+    return out
+
+
+def inside_distance_at(mask: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """`scipy.ndimage.distance_transform_edt(mask)` at the mask's pixels (rows, cols) (row-major,
+    as `np.nonzero` gives them), computed on the mask's bounding box grown by one pixel: that
+    ring is all background and lies between every mask pixel and any background pixel farther
+    out, so the distances are the same."""
+    from scipy import ndimage
+
+    if not len(rows):
+        return np.zeros(0, np.float64)
+    H, W = mask.shape
+    r0, r1 = max(int(rows[0]) - 1, 0), min(int(rows[-1]) + 2, H)
+    c0, c1 = max(int(cols.min()) - 1, 0), min(int(cols.max()) + 2, W)
+    return ndimage.distance_transform_edt(mask[r0:r1, c0:c1])[rows - r0, cols - c0]
+
+
+def _concatenated_palettes(palettes: list, indices: list) -> tuple[np.ndarray, np.ndarray]:
+    """Objects' (palette, index) pairs as one: palettes stacked (float64, which holds every
+    float32 value exactly), each index shifted to its palette's rows."""
+    if not palettes:
+        return np.zeros((0, 3)), np.zeros(0, np.int64)
+    offsets = np.cumsum([0] + [len(p) for p in palettes[:-1]])
+    return np.concatenate(palettes).astype(np.float64), np.concatenate(
+        [index + offset for index, offset in zip(indices, offsets.tolist())]
+    )
+
+
+def _batch_shaded_colours(palettes: list, indices: list, inside: np.ndarray, reach: float):
+    """`_shaded_colours` of N objects at once: palettes[i] and indices[i] as the textures
+    give them, `inside` the distances of all their pixels in item order. Returns (distinct
+    (k, 3) float32, which (n,)) over the batch: objects with few colours share one keyed
+    pass, the others are shaded pixel by pixel, as `_shaded_colours` decides per object."""
+    keyed = np.array([len(p) * _shade_steps(reach) <= 1 << 16 for p in palettes], bool)
+    keyed_px = np.repeat(keyed, [len(index) for index in indices])  # per pixel
+    pick = keyed.tolist()
+    palette, index = _concatenated_palettes(
+        [p for p, k in zip(palettes, pick) if k], [x for x, k in zip(indices, pick) if k]
+    )
+    distinct, keyed_which = _keyed_shaded_colours(palette, index, inside[keyed_px], reach)
+    palette, index = _concatenated_palettes(
+        [p for p, k in zip(palettes, pick) if not k], [x for x, k in zip(indices, pick) if not k]
+    )
+    free = _shaded(palette, index, inside[~keyed_px], reach)
+    which = np.empty(len(keyed_px), np.int64)
+    which[keyed_px] = keyed_which
+    which[~keyed_px] = len(distinct) + np.arange(len(free))
+    return np.concatenate([distinct, free]), which
+
+
+def _patch_windows(eroded: np.ndarray, u_side: np.ndarray, u_pick: np.ndarray, side_min: int, side_max: int):
+    """`texturegan.patch_window` of N bool masks (N, H, W) at once, with u_side and u_pick (N,)
+    float64: the (N, 4) int windows (r0, r1, c0, c1). The candidates of all masks are one
+    flat list in item order, so each pick is an offset into its item's run."""
+    N, H, W = eroded.shape
+    seg = eroded.copy()
+    border = int(math.ceil(side_min / 2))
+    seg[:, :border, :] = False
+    seg[:, :, :border] = False
+    seg[:, :, int(math.floor(W - side_min / 2)) :] = False
+    seg[:, int(math.floor(H - side_min / 2)) :, :] = False
+    sides = (side_min + np.round(u_side * (side_max - side_min))).astype(np.int64)
+    ones = np.flatnonzero(seg)  # item-major
+    counts = np.bincount(ones // (H * W), minlength=N)
+    starts = np.cumsum(counts) - counts
+    found = counts > 0
+    picks = ones[(starts + np.round(u_pick * (counts - 1)).astype(np.int64))[found]] % (H * W)
+    row, col = np.full(N, H // 2), np.full(N, W // 2)
+    row[found], col[found] = np.divmod(picks, W)
+    half = sides // 2
+    return np.stack(
+        [
+            np.maximum(row - half, 0),
+            np.minimum(row + half, H),
+            np.maximum(col - half, 0),
+            np.minimum(col + half, W),
+        ],
+        1,
+    )
+
+
+def render_items(rngs: list, size: tuple[int, int], shapes: np.ndarray | None, side_range: tuple[int, int]):
+    """N texture items, item i drawn from its own generator rngs[i]: (input (N, 1, H, W), guide
+    (N, 4, H, W), target (N, 3, H, W)) float32, scaled LAB as `SyntheticTextureDataset`
+    describes. Each item's random draws (shape, texture, then patch) stay its own, so an item
+    does not depend on the batch it is drawn in; the shading, the LAB conversion and the
+    images are one call each for the whole batch."""
+    H, W = size
+    N = len(rngs)
+    objects = [_object_shape(rng, size, shapes) for rng in rngs]
+    masks = np.stack([mask for mask, _, _ in objects])  # N x (H, W) -> (N, H, W)
+    item, pixel = np.divmod(np.flatnonzero(masks), H * W)  # every object's pixels, row-major
+    rows, cols = np.divmod(pixel, W)  # (np.nonzero(masks), in fewer passes)
+    ends = np.cumsum(np.bincount(item, minlength=N)).tolist()
+    spans = list(zip([0, *ends[:-1]], ends))
+    textures = [_object_texture(rng, size, (rows[a:b], cols[a:b])) for rng, (a, b) in zip(rngs, spans)]
+    inside = np.concatenate(
+        [inside_distance_at(mask, rows[a:b], cols[a:b]) for mask, (a, b) in zip(masks, spans)]
+    )  # each object's distance transform on its own (in cache: faster than one for all)
+    distinct, which = _batch_shaded_colours(
+        [palette for palette, _ in textures], [index for _, index in textures], inside, 0.08 * min(H, W)
+    )
+    # scaled LAB (float64, as the whole images in `rgb_to_lab`) of the objects' distinct
+    # colours, of white (background, sketch paper) and of black (ink)
+    pixels = np.concatenate([distinct, np.array([[1.0, 1.0, 1.0], [0.0, 0.0, 0.0]], np.float32)])
+    lab = rgb_to_lab_array(pixels.astype(np.float64), normalized=True).T.astype(np.float32)  # (3, k + 2)
+    white, black = lab[:, -2], lab[:, -1]
+    target = np.empty((N, 3, H, W), np.float32)
+    target[:] = white[:, None, None]
+    flat = target.reshape(-1)
+    for c in range(3):  # one flat scatter per channel (cheaper than one mixed fancy index)
+        flat[(item * 3 + c) * (H * W) + pixel] = lab[c, which]
+    ink = masks & ~_eroded(masks)  # the outlines
+    for i, (mask, lines, detail) in enumerate(objects):
+        _ink(mask, ink[i], lines, detail)  # adds the detail to ink[i] in place
+    eroded = np.zeros((N, H, W), bool)  # the patch stays on the object
+    eroded[item, rows, cols] = inside > side_range[1] / 2
+    u_side, u_pick = np.array([rng.random(2) for rng in rngs]).reshape(N, 2).T
+    guide = np.ones((N, 4, H, W), np.float32)
+    guide[:, 3] = -1.0
+    for i, (r0, r1, c0, c1) in enumerate(_patch_windows(eroded, u_side, u_pick, *side_range).tolist()):
+        guide[i, :3, r0:r1, c0:c1] = target[i, :, r0:r1, c0:c1]
+        guide[i, 3, r0:r1, c0:c1] = 1.0
+    return np.where(ink, black[0], white[0])[:, None], guide, target
+
+
 class SyntheticTextureDataset(SyntheticDataset):
     """Texture transfer on procedural shoes and bags; no files needed.
 
@@ -303,6 +457,10 @@ class SyntheticTextureDataset(SyntheticDataset):
     "val" | "test" (disjoint streams); silhouettes_dir: folder of the Fashion-MNIST IDX files
     (default the Debian package's; used when present; None: procedural objects only);
     on_error as in `ItemDataset`.
+
+    A DataLoader fetches whole batches through `__getitems__` (drawn by `render_items`);
+    give it `collate_fn=synthetic_common.collate_items` to take the batch as drawn instead
+    of copying the items into a new one.
     """
 
     task = "texture"
@@ -324,28 +482,29 @@ class SyntheticTextureDataset(SyntheticDataset):
         scale = min(self.size) / 128
         self.side_range = (max(2, round(PATCH_MIN * scale)), max(3, round(PATCH_MAX * scale)))
 
+    def load_items(self, indices: list[int]) -> StackedItems:
+        """Items `indices` (each in [0, len)) drawn as one batch: their tensors are the rows
+        of the batch's stacked tensors."""
+        rngs = [self.item_rng(index) for index in indices]
+        arrays = render_items(rngs, self.size, self.shapes, self.side_range)
+        stacked = {key: torch.from_numpy(a) for key, a in zip(("input", "guide", "target"), arrays)}
+        items = [
+            {**{key: t[j] for key, t in stacked.items()}, "meta": {"id": self.item_id(index)}}
+            for j, index in enumerate(indices)
+        ]
+        return StackedItems(items, stacked)
+
     def load_item(self, index: int) -> dict:
-        rng = self.item_rng(index)
-        mask, ink, inside, at, distinct, which = _draw_object(rng, self.size, self.shapes)
-        H, W = self.size
-        # scaled LAB (float64, as the whole images in `rgb_to_lab`) of the object's distinct
-        # colours, of white (background, sketch paper) and of black (ink)
-        pixels = np.concatenate([distinct, np.array([[1.0, 1.0, 1.0], [0.0, 0.0, 0.0]], np.float32)])
-        lab = rgb_to_lab_array(pixels.astype(np.float64), normalized=True).T.astype(np.float32)  # (3, k + 2)
-        white, black = lab[:, -2], lab[:, -1]
-        target = np.empty((3, H, W), np.float32)
-        target[:] = white[:, None, None]
-        target.reshape(3, H * W)[:, at[0] * W + at[1]] = lab[:, which]
-        eroded = inside > self.side_range[1] / 2  # the patch stays on the object
-        u_side, u_pick = rng.random(2)
-        _, (r0, r1, c0, c1) = patch_window(eroded, u_side, u_pick, *self.side_range)
-        guide = np.ones((4, H, W), np.float32)
-        guide[3] = -1.0
-        guide[:3, r0:r1, c0:c1] = target[:, r0:r1, c0:c1]
-        guide[3, r0:r1, c0:c1] = 1.0
-        return {
-            "input": torch.from_numpy(np.where(ink, black[0], white[0])[None]),
-            "guide": torch.from_numpy(guide),
-            "target": torch.from_numpy(target),
-            "meta": {"id": self.item_id(index)},
-        }
+        return self.load_items([index])[0]
+
+    def __getitems__(self, indices: list[int]) -> list[dict]:
+        """What ``[self[i] for i in indices]`` gives, drawn as one batch (`load_items`); the
+        DataLoader calls this instead of fetching item by item."""
+        n = len(self)
+        for index in indices:
+            if not -n <= index < n:
+                raise IndexError(f"index {index} out of range for a dataset of {n} items")
+        try:
+            return self.load_items([index % n for index in indices])
+        except BadFileError:  # the error policy is per item: let __getitem__ apply it
+            return [self[index] for index in indices]

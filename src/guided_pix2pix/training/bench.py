@@ -38,6 +38,7 @@ from typing import cast
 import torch
 
 from ..data.base import check_size
+from ..data.synthetic_common import collate_items
 from ..data.transforms import augment_batch
 from ..errors import BadOptionError
 from ..nn.backbones import BACKBONES
@@ -229,6 +230,7 @@ def synthetic_loader(cfg: RunConfig, s: BenchSettings, n_batches: int, workers: 
     return torch.utils.data.DataLoader(
         dataset,
         batch_sampler=sampler,
+        collate_fn=collate_items,
         num_workers=workers,
         pin_memory=s.device == "cuda",
         persistent_workers=False,

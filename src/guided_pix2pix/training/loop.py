@@ -40,6 +40,7 @@ from typing import cast
 import torch
 import torch.nn.functional as F
 
+from ..data.synthetic_common import collate_items
 from ..data.transforms import augment_batch
 from ..data.visualize import comparison_grid
 from ..errors import BadFileError, BadOptionError, Interrupted, UserError
@@ -513,6 +514,7 @@ def train(cfg: RunConfig | dict, out_dir: str | Path, progress: bool = True) -> 
         loader = torch.utils.data.DataLoader(
             train_set,
             batch_sampler=sampler,
+            collate_fn=collate_items,
             num_workers=d.num_workers,
             pin_memory=device.type == "cuda",
             persistent_workers=False,
@@ -522,7 +524,9 @@ def train(cfg: RunConfig | dict, out_dir: str | Path, progress: bool = True) -> 
             val_name, val_options = d.validation_source()
             val_set = build_dataset(val_name, split="val", **val_options)
             val_set = torch.utils.data.Subset(val_set, range(min(len(cast(Sized, val_set)), d.val_max_items)))
-            val_loader = torch.utils.data.DataLoader(val_set, batch_size=t.batch_size, num_workers=0)
+            val_loader = torch.utils.data.DataLoader(
+                val_set, batch_size=t.batch_size, num_workers=0, collate_fn=collate_items
+            )
         log = MetricsLog(out_dir, start_step, enabled=main)
 
         # --- the loop: one optimiser step = grad_accum micro-batches, D phase then G phase ---
