@@ -15,8 +15,8 @@ folders are processed in batches of equal-size images on the best device availab
 the device's default inference path (`nn.inference.prepare_for_inference`: on the CPU the
 convolution weights are packed for oneDNN once per image size instead of on every call).
 ``--tta flip`` averages each output with the output of the mirrored input and guide (`nn.tta`;
-twice the time; it lowered every shipped depth model's error on synthetic validation; refused
-for pose models, whose guides have sides).
+twice the time; see docs/results.md for what it gives the shipped depth models; refused for
+pose models, whose guides have sides).
 
 Depth models (1 input, 3 guide, 1 output channels; or ``--depth sensor``) read the input as a
 depth camera writes it (`data.depth.sensor_depth_to_input`): 16-bit millimetres with 0 =
@@ -100,7 +100,7 @@ def add_arguments(parser) -> None:
         choices=tuple(TTA_VIEWS),
         default="none",
         help="test-time augmentation: flip averages each output with the mirrored input's "
-        "(twice the time; lower depth error on synthetic validation; not for pose models)",
+        "(twice the time; not for pose models; docs/results.md)",
     )
     parser.add_argument(
         "--preview",

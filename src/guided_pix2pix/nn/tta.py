@@ -6,9 +6,9 @@ and averages the outputs, each mapped back by its view (every view is its own in
 - ``none``: the plain forward (the default everywhere).
 - ``flip``: the forward and the left-right mirrored forward, averaged. The presets train with
   random left-right flips (`train.flip`), so a model has learnt both orientations; its errors in
-  the two differ, and the mean cancels part of them. Chosen on synthetic depth validation only
-  (docs/results.md, "Test-time flip"): it lowered the RMSE of every shipped depth model on both
-  validation sets. It doubles the inference time.
+  the two differ, and the mean cancels part of them. On synthetic depth validation it lowered
+  the RMSE of every earlier shipped depth model on both validation sets (docs/results.md,
+  "Test-time flip"). It doubles the inference time.
 
 A pose guide has sides (its keypoint heat-maps are left wrist, right wrist, ...), so mirroring
 it without swapping channels is wrong: `check_tta` refuses ``flip`` for pose models.
