@@ -89,11 +89,16 @@ class ItemDataset(torch.utils.data.Dataset):
     def load_item(self, index: int) -> dict:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def __getitem__(self, index: int) -> dict:
+    def checked_index(self, index: int) -> int:
+        """`index` in [0, len) (negative ones counted from the end), or an IndexError."""
         n = len(cast(Sized, self))  # subclasses implement __len__ (torch's Dataset stub has none)
         if not -n <= index < n:
             raise IndexError(f"index {index} out of range for a dataset of {n} items")
-        index %= n
+        return index % n
+
+    def __getitem__(self, index: int) -> dict:
+        n = len(cast(Sized, self))
+        index = self.checked_index(index)
         last = None
         for attempt in range(n):
             try:

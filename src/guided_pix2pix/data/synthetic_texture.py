@@ -500,11 +500,8 @@ class SyntheticTextureDataset(SyntheticDataset):
     def __getitems__(self, indices: list[int]) -> list[dict]:
         """What ``[self[i] for i in indices]`` gives, drawn as one batch (`load_items`); the
         DataLoader calls this instead of fetching item by item."""
-        n = len(self)
-        for index in indices:
-            if not -n <= index < n:
-                raise IndexError(f"index {index} out of range for a dataset of {n} items")
+        checked = [self.checked_index(index) for index in indices]
         try:
-            return self.load_items([index % n for index in indices])
+            return self.load_items(checked)
         except BadFileError:  # the error policy is per item: let __getitem__ apply it
             return [self[index] for index in indices]
