@@ -52,6 +52,11 @@ def low_resolution_mm(depth_m: np.ndarray, scale: int) -> np.ndarray:
     return np.clip(np.rint(low * 1000.0), 1, 65535).astype(np.uint16)
 
 
+def to_metres(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Network values in [-1, 1] back to metres over the input's own range [lo, hi]."""
+    return (x + 1) / 2 * (hi - lo) + lo
+
+
 def rmse_cm(pred_m: np.ndarray, target_m: np.ndarray, valid: np.ndarray) -> float:
     errors = depth_errors_metric(
         torch.from_numpy(pred_m.astype(np.float64))[None], torch.from_numpy(target_m.astype(np.float64))[None],
@@ -85,18 +90,18 @@ def main() -> None:
         guide = torch.from_numpy(rgb).permute(2, 0, 1)[None].float() / 127.5 - 1
         for name in FILTERS:
             pred = DEPTH_BASELINES[name].predict({"input": x, "guide": guide}, params[name])[0, 0].numpy()
-            row[name] = rmse_cm((pred + 1) / 2 * (hi - lo) + lo, depth_m, valid)
+            row[name] = rmse_cm(to_metres(pred, lo, hi), depth_m, valid)
         row["filter_params"] = params
         if args.oracle:  # tuned on the test image itself: the issue's reference kind of number
             batch = {"input": x, "guide": guide}
 
             def on_this_image(pred, _batch, lo=lo, hi=hi):
-                return rmse_cm(((pred[0, 0] + 1) / 2 * (hi - lo) + lo).numpy(), depth_m, valid)
+                return rmse_cm(to_metres(pred[0, 0].numpy(), lo, hi), depth_m, valid)
 
             oracle = tune_baselines("depth", list(FILTERS), [batch], on_this_image)
             for name in FILTERS:
                 pred = DEPTH_BASELINES[name].predict(batch, oracle[name])[0, 0].numpy()
-                row[f"oracle_{name}"] = rmse_cm((pred + 1) / 2 * (hi - lo) + lo, depth_m, valid)
+                row[f"oracle_{name}"] = rmse_cm(to_metres(pred, lo, hi), depth_m, valid)
             row["oracle_params"] = oracle
         checkpoints = dict(c.split("=", 1) for c in args.checkpoint)
         if not checkpoints and f"depth_x{scale}" in pretrained_index():
