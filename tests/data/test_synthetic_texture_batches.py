@@ -13,11 +13,10 @@ from guided_pix2pix.data.color import rgb_to_lab_array
 from guided_pix2pix.data.synthetic_common import StackedItems, collate_items
 from guided_pix2pix.data.synthetic_texture import (
     _batch_shaded_colours,
-    _patch_windows,
     _shaded_colours,
     inside_distance,
 )
-from guided_pix2pix.data.texturegan import patch_window
+from guided_pix2pix.data.texturegan import patch_window, patch_windows
 
 COMPOSITIONS = ([4], [0, 1, 2, 3, 4, 5], [5, 2, 5, -1], list(range(12))[::-1])
 
@@ -64,15 +63,16 @@ def test_collate_items_of_a_plain_list_is_default_collate():
     assert torch.equal(got["input"], want["input"]) and got["meta"] == want["meta"]
 
 
-def test_patch_windows_are_patch_window():
+def test_patch_windows_of_a_batch_are_each_items_window():
+    """The batched rule's offsets into the flat candidate list pick each item's own pixel."""
     rng = np.random.default_rng(6)
     for side_min, side_max in ((10, 20), (20, 40)):
         eroded = rng.random((30, 50, 60)) < rng.choice([0.0, 0.002, 0.05], (30, 1, 1))
         u_side, u_pick = rng.random((2, 30))
-        windows = _patch_windows(eroded, u_side, u_pick, side_min, side_max)
+        centres, windows = patch_windows(eroded, u_side, u_pick, side_min, side_max)
         for i in range(30):
-            want = patch_window(eroded[i], u_side[i], u_pick[i], side_min, side_max)[1]
-            assert tuple(windows[i].tolist()) == want
+            centre, window = patch_window(eroded[i], u_side[i], u_pick[i], side_min, side_max)
+            assert tuple(windows[i].tolist()) == window and tuple(centres[i].tolist()) == centre
 
 
 def test_batch_shaded_colours_are_each_objects():

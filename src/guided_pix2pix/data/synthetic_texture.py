@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import colorsys
 import functools
-import math
 import struct
 from collections.abc import Callable
 from pathlib import Path
@@ -31,7 +30,7 @@ from ..errors import BadFileError
 from .color import rgb_to_lab_array
 from .fashion_mnist import DEBIAN_DIR, silhouette_mask, silhouettes
 from .synthetic_common import StackedItems, SyntheticDataset, pixel_grid, polygon_window
-from .texturegan import PATCH_MAX, PATCH_MIN
+from .texturegan import PATCH_MAX, PATCH_MIN, patch_windows
 
 _STREAM = 3
 GIMP_PATTERNS = Path("/usr/share/gimp/2.0/patterns")
@@ -374,37 +373,6 @@ def _batch_shaded_colours(palettes: list, indices: list, inside: np.ndarray, rea
     return np.concatenate([distinct, free]), which
 
 
-def _patch_windows(eroded: np.ndarray, u_side: np.ndarray, u_pick: np.ndarray, side_min: int, side_max: int):
-    """`texturegan.patch_window` of N bool masks (N, H, W) at once, with u_side and u_pick (N,)
-    float64: the (N, 4) int windows (r0, r1, c0, c1). The candidates of all masks are one
-    flat list in item order, so each pick is an offset into its item's run."""
-    N, H, W = eroded.shape
-    seg = eroded.copy()
-    border = int(math.ceil(side_min / 2))
-    seg[:, :border, :] = False
-    seg[:, :, :border] = False
-    seg[:, :, int(math.floor(W - side_min / 2)) :] = False
-    seg[:, int(math.floor(H - side_min / 2)) :, :] = False
-    sides = (side_min + np.round(u_side * (side_max - side_min))).astype(np.int64)
-    ones = np.flatnonzero(seg)  # item-major
-    counts = np.bincount(ones // (H * W), minlength=N)
-    starts = np.cumsum(counts) - counts
-    found = counts > 0
-    picks = ones[(starts + np.round(u_pick * (counts - 1)).astype(np.int64))[found]] % (H * W)
-    row, col = np.full(N, H // 2), np.full(N, W // 2)
-    row[found], col[found] = np.divmod(picks, W)
-    half = sides // 2
-    return np.stack(
-        [
-            np.maximum(row - half, 0),
-            np.minimum(row + half, H),
-            np.maximum(col - half, 0),
-            np.minimum(col + half, W),
-        ],
-        1,
-    )
-
-
 def render_items(rngs: list, size: tuple[int, int], shapes: np.ndarray | None, side_range: tuple[int, int]):
     """N texture items, item i drawn from its own generator rngs[i]: (input (N, 1, H, W), guide
     (N, 4, H, W), target (N, 3, H, W)) float32, scaled LAB as `SyntheticTextureDataset`
@@ -444,7 +412,7 @@ def render_items(rngs: list, size: tuple[int, int], shapes: np.ndarray | None, s
     u_side, u_pick = np.array([rng.random(2) for rng in rngs]).reshape(N, 2).T
     guide = np.ones((N, 4, H, W), np.float32)
     guide[:, 3] = -1.0
-    for i, (r0, r1, c0, c1) in enumerate(_patch_windows(eroded, u_side, u_pick, *side_range).tolist()):
+    for i, (r0, r1, c0, c1) in enumerate(patch_windows(eroded, u_side, u_pick, *side_range)[1].tolist()):
         guide[i, :3, r0:r1, c0:c1] = target[i, :, r0:r1, c0:c1]
         guide[i, 3, r0:r1, c0:c1] = 1.0
     return np.where(ink, black[0], white[0])[:, None], guide, target

@@ -95,6 +95,48 @@ def mask_from_lab(lab: np.ndarray) -> np.ndarray:
     return np.round(L)
 
 
+def patch_windows(
+    candidates: np.ndarray,
+    u_side: np.ndarray,
+    u_pick: np.ndarray,
+    side_min: int = PATCH_MIN,
+    side_max: int = PATCH_MAX,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The official patch rule of N candidate masks (N, H, W) bool at once, u_side and u_pick
+    (N,) uniform in [0, 1): ((N, 3) int (row, col, side), (N, 4) int windows (r0, r1, c0, c1),
+    rows [r0, r1) and columns [c0, c1)). The candidates lose a border of side_min / 2; the pick
+    is the round(u_pick * (n - 1))-th of the n left (row-major), the centre when none is. All
+    masks' candidates are one flat list in item order, so each pick is an offset into its
+    item's run."""
+    N, H, W = candidates.shape
+    seg = candidates.copy()
+    border = int(math.ceil(side_min / 2))
+    seg[:, :border, :] = False
+    seg[:, :, :border] = False
+    seg[:, :, int(math.floor(W - side_min / 2)) :] = False
+    seg[:, int(math.floor(H - side_min / 2)) :, :] = False
+    sides = (side_min + np.round(np.asarray(u_side, np.float64) * (side_max - side_min))).astype(np.int64)
+    ones = np.flatnonzero(seg)  # item-major
+    counts = np.bincount(ones // (H * W), minlength=N)
+    starts = np.cumsum(counts) - counts
+    found = counts > 0
+    offsets = np.round(np.asarray(u_pick, np.float64) * (counts - 1)).astype(np.int64)
+    picks = ones[(starts + offsets)[found]] % (H * W)
+    row, col = np.full(N, H // 2), np.full(N, W // 2)
+    row[found], col[found] = np.divmod(picks, W)
+    half = sides // 2
+    windows = np.stack(
+        [
+            np.maximum(row - half, 0),
+            np.minimum(row + half, H),
+            np.maximum(col - half, 0),
+            np.minimum(col + half, W),
+        ],
+        1,
+    )
+    return np.stack([row, col, sides], 1), windows
+
+
 def patch_window(
     eroded: np.ndarray,
     u_side: float,
@@ -104,27 +146,18 @@ def patch_window(
 ) -> tuple[tuple[int, int, int], tuple[int, int, int, int]]:
     """Where the official rule puts the patch on a pixel of `eroded` (H, W) (see `place_patch`):
     ((row, col, side), (r0, r1, c0, c1)), the window rows [r0, r1) and columns [c0, c1).
-    A bool `eroded` is taken as 0 / 1 (the candidates are its set pixels)."""
-    H, W = eroded.shape
+    The candidates are the pixels where eroded / eroded.max() is 1 (none when the mask is
+    empty: 0 / 0 is NaN, as in the official code); a bool `eroded` is taken as 0 / 1."""
     if eroded.dtype == bool:
-        seg = eroded.copy()  # eroded / eroded.max() is 1 exactly there (NaN everywhere when empty)
+        candidates = eroded
     else:
         with np.errstate(invalid="ignore", divide="ignore"):
-            seg = eroded / eroded.max()  # 0/0 -> NaN when the mask is empty, as the official code
-    border = int(math.ceil(side_min / 2))
-    seg[:border, :] = 0
-    seg[:, :border] = 0
-    seg[:, int(math.floor(W - side_min / 2)) :] = 0
-    seg[int(math.floor(H - side_min / 2)) :, :] = 0
-    side = int(side_min + np.round(u_side * (side_max - side_min)))
-    ones = np.flatnonzero(seg.ravel() == 1)
-    if len(ones):
-        pick = ones[int(np.round(u_pick * (len(ones) - 1)))]
-        row, col = divmod(int(pick), W)
-    else:
-        row, col = H // 2, W // 2
-    r0, r1 = max(row - side // 2, 0), min(row + side // 2, H)
-    c0, c1 = max(col - side // 2, 0), min(col + side // 2, W)
+            candidates = eroded / eroded.max() == 1
+    centre, window = patch_windows(
+        candidates[None], np.array([u_side]), np.array([u_pick]), side_min, side_max
+    )
+    row, col, side = centre[0].tolist()
+    r0, r1, c0, c1 = window[0].tolist()
     return (row, col, side), (r0, r1, c0, c1)
 
 
