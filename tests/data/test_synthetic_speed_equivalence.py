@@ -29,10 +29,9 @@ from guided_pix2pix.data.keypoints import keypoint_heatmaps
 from guided_pix2pix.data.synthetic_common import pixel_grid, polygon_pixels
 from guided_pix2pix.data.synthetic_texture import (
     TEXTURES,
+    _batch_shaded_colours,
     _eroded,
-    _shaded_colours,
     inside_distance,
-    render_object,
 )
 from guided_pix2pix.data.texturegan import patch_window, place_patch
 
@@ -166,7 +165,7 @@ def test_shaded_colours_are_the_per_pixel_product():
             (rng.random((len(inside), 3)), np.arange(len(inside))),  # one per pixel
         ):
             want = (palette[index] * (0.7 + 0.3 * np.clip(inside / 3.3, 0, 1))[:, None]).astype(np.float32)
-            distinct, which = _shaded_colours(palette, index, inside, 3.3)
+            distinct, which = _batch_shaded_colours([palette], [index], inside, 3.3)
             np.testing.assert_array_equal(distinct[which], want)
 
 
@@ -180,16 +179,6 @@ def test_patch_window_takes_a_bool_mask_as_zero_one():
         assert patch_window(eroded, u_side, u_pick)[0] == patch
         (row, col, side), (r0, r1, c0, c1) = patch_window(eroded.astype(np.float64), u_side, u_pick)
         assert np.all(guide[3, r0:r1, c0:c1] == 1) and (guide[3] == 1).sum() == (r1 - r0) * (c1 - c0)
-
-
-def test_render_object_is_the_sparse_object_as_images(tmp_path):
-    from guided_pix2pix.data.fashion_mnist import silhouettes
-
-    shapes = silhouettes(_fake_fashion_mnist(tmp_path / "fashion"))
-    for seed in range(6):
-        mask, sketch, photo = render_object(np.random.default_rng(seed), (64, 80), shapes)
-        assert mask.shape == (64, 80) and sketch.shape == photo.shape == (64, 80, 3)
-        assert np.all(photo[~mask] == 1) and np.all(sketch[~mask] == 1) and (sketch[mask] == 0).any()
 
 
 def test_depth_screen_windows_lose_no_hit(monkeypatch):

@@ -249,22 +249,6 @@ def _ink(mask: np.ndarray, outline: np.ndarray, lines, detail) -> np.ndarray:
     return ink
 
 
-def _draw_object(rng, size, shapes: np.ndarray | None = None):
-    """One object, drawn sparsely: (mask (H, W) bool, ink (H, W) bool = the sketch's black
-    pixels, inside (H, W) float64 = each pixel's distance to the background, at = (rows, cols)
-    of the n mask pixels (row-major), distinct (k, 3) float32 and which (n,): the photo's
-    colour at mask pixel i is distinct[which[i]]; it is white elsewhere). `render_object`
-    gives the same object as full images; `render_items` draws whole batches."""
-    H, W = size
-    mask, lines, detail = _object_shape(rng, size, shapes)
-    at = np.nonzero(mask)
-    palette, index = _object_texture(rng, size, at)  # the texture at the mask pixels only
-    inside = inside_distance(mask)
-    distinct, which = _shaded_colours(palette, index, inside[at], 0.08 * min(H, W))
-    ink = _ink(mask, mask & ~_eroded(mask), lines, detail)
-    return mask, ink, inside, at, distinct, which
-
-
 def _shade_steps(reach: float) -> int:
     """How many shading steps tell the colours apart: d^2 = 0 .. cap - 1, and "beyond reach"
     (every d^2 >= cap = int(reach^2) + 2 is)."""
@@ -293,29 +277,6 @@ def _keyed_shaded_colours(palette: np.ndarray, index: np.ndarray, inside: np.nda
     first = np.empty(len(keys), np.int64)
     first[which] = np.arange(len(index))  # a pixel of each colour
     return _shaded(palette, index[first], inside[first], reach), which
-
-
-def _shaded_colours(palette: np.ndarray, index: np.ndarray, inside: np.ndarray, reach: float):
-    """The photo's colours at an object's n pixels, `_shaded`'s, as (distinct (k, 3), which
-    (n,)) with ``distinct[which]`` the colour of each pixel: most objects have a few hundred
-    (`_keyed_shaded_colours`), and their LAB conversion is that much cheaper; continuous
-    textures (a colour per pixel) are shaded pixel by pixel."""
-    if len(palette) * _shade_steps(reach) > 1 << 16:
-        return _shaded(palette, index, inside, reach), np.arange(len(index))
-    return _keyed_shaded_colours(palette, index, inside, reach)
-
-
-def render_object(rng, size, shapes: np.ndarray | None = None):
-    """(mask (H, W) bool, sketch (H, W, 3) float, photo (H, W, 3) float), floats in [0, 1].
-
-    shapes: optional (N, 28, 28) Fashion-MNIST shoes and bags; when given, half of the objects
-    are one of them instead of a procedural shoe or bag."""
-    mask, ink, _, at, distinct, which = _draw_object(rng, size, shapes)
-    sketch = np.ones((*size, 3), np.float32)
-    sketch[ink] = 0.0
-    photo = np.ones((*size, 3), np.float32)
-    photo[at] = distinct[which]
-    return mask, sketch, photo
 
 
 def inside_distance(mask: np.ndarray) -> np.ndarray:
@@ -352,10 +313,12 @@ def _concatenated_palettes(palettes: list, indices: list) -> tuple[np.ndarray, n
 
 
 def _batch_shaded_colours(palettes: list, indices: list, inside: np.ndarray, reach: float):
-    """`_shaded_colours` of N objects at once: palettes[i] and indices[i] as the textures
-    give them, `inside` the distances of all their pixels in item order. Returns (distinct
-    (k, 3) float32, which (n,)) over the batch: objects with few colours share one keyed
-    pass, the others are shaded pixel by pixel, as `_shaded_colours` decides per object."""
+    """The shaded photo colours (`_shaded`) of N objects' pixels: palettes[i] and indices[i]
+    as the textures give them, `inside` the distances of all their pixels in item order.
+    Returns (distinct (k, 3) float32, which (n,)) over the batch, ``distinct[which]`` the
+    colour of each pixel. Most objects have a few hundred colours: those share one keyed pass
+    (`_keyed_shaded_colours`), and their LAB conversion is that much cheaper; continuous
+    textures (a colour per pixel) are shaded pixel by pixel."""
     keyed = np.array([len(p) * _shade_steps(reach) <= 1 << 16 for p in palettes], bool)
     keyed_px = np.repeat(keyed, [len(index) for index in indices])  # per pixel
     pick = keyed.tolist()
