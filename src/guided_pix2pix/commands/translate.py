@@ -55,7 +55,7 @@ from ..nn.inference import prepare_for_inference
 from ..nn.tta import TTA_VIEWS, check_tta, run_augmented
 from ..training.model_task import generator_task
 from ..training.run_folder import load_generator
-from .translate_plan import check_plan_apart, plan_pairs
+from .translate_plan import check_pair_shapes, check_plan_apart, output_dtype, plan_pairs
 
 
 def add_arguments(parser) -> None:
@@ -193,32 +193,9 @@ def check_pair(
             probe_texture_file(input_path, "input"),
             probe_texture_file(guide_path, "guide"),
         )
-    for path, role, got, want in (
-        (input_path, "input", c_in, cfg.input_nc),
-        (guide_path, "guide", c_g, cfg.guide_nc),
-    ):
-        if got != want:
-            raise BadFileError(path, f"the model expects {want} {role} channels, received {got}")
-    if sensor and h <= gh and w <= gw:
-        return gh, gw
-    if (gh, gw) != (h, w):
-        more = " (sensor depth may be smaller than its guide, not larger)" if sensor else ""
-        raise BadFileError(
-            guide_path, f"size {gh}x{gw} (HxW) differs from its input {input_path.name} ({h}x{w}){more}"
-        )
-    return h, w
-
-
-def output_dtype(input_dtype: np.dtype, out_path: Path, channels: int) -> np.dtype:
-    """The dtype an output is written in: the input's, checked against what the format can hold."""
-    suffix = out_path.suffix.lower()
-    if input_dtype == np.uint16 and suffix in (".png",) and channels != 1:
-        raise BadFileError(out_path, f"a 16-bit PNG holds 1 channel, the model writes {channels}; use .tif")
-    if input_dtype == np.uint16 and suffix in (".jpg", ".jpeg", ".bmp"):
-        raise BadFileError(out_path, "16-bit input: write the output as .png, .tif or .npy")
-    if input_dtype not in (np.uint8, np.uint16) and suffix not in (".npy", ".tif", ".tiff"):
-        raise BadFileError(out_path, "float input: write the output as .npy or .tif")
-    return input_dtype
+    return check_pair_shapes(
+        input_path, guide_path, (h, w, c_in), (gh, gw, c_g), (cfg.input_nc, cfg.guide_nc), sensor
+    )
 
 
 # ----------------------------------------------------------------------------- running

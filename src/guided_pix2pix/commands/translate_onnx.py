@@ -32,7 +32,7 @@ from ..onnx_runtime import (
     sensor_depth_to_input,
     to_signed_unit,
 )
-from .translate_plan import check_plan_apart, plan_pairs
+from .translate_plan import check_pair_shapes, check_plan_apart, output_dtype, plan_pairs
 
 DEPTH_MODES = ("auto", "sensor", "file")  # as commands.translate
 TEXTURE_MODES = ("auto", "rgb", "file")
@@ -106,35 +106,11 @@ def check_pair(model: OnnxGenerator, input_path: Path, guide_path: Path, sensor:
             "image or .npy of heat-maps (guided-pix2pix pose render)",
         )
     (h, w, c_in), (gh, gw, c_g) = probe_image(input_path), probe_image(guide_path)
-    for path, role, got, want in (
-        (input_path, "input", c_in, cfg.input_nc),
-        (guide_path, "guide", c_g, cfg.guide_nc),
-    ):
-        if got != want:
-            raise BadFileError(path, f"the model expects {want} {role} channels, received {got}")
-    if sensor and h <= gh and w <= gw:
-        hw = gh, gw
-    elif (gh, gw) != (h, w):
-        more = " (sensor depth may be smaller than its guide, not larger)" if sensor else ""
-        raise BadFileError(
-            guide_path, f"size {gh}x{gw} (HxW) differs from its input {input_path.name} ({h}x{w}){more}"
-        )
-    else:
-        hw = h, w
+    hw = check_pair_shapes(
+        input_path, guide_path, (h, w, c_in), (gh, gw, c_g), (cfg.input_nc, cfg.guide_nc), sensor
+    )
     model.padded_size(*hw)  # a fixed-size export refuses other sizes before anything is written
     return hw
-
-
-def output_dtype(input_dtype: np.dtype, out_path: Path, channels: int) -> np.dtype:
-    """The dtype an output is written in (`commands.translate.output_dtype`)."""
-    suffix = out_path.suffix.lower()
-    if input_dtype == np.uint16 and suffix in (".png",) and channels != 1:
-        raise BadFileError(out_path, f"a 16-bit PNG holds 1 channel, the model writes {channels}; use .tif")
-    if input_dtype == np.uint16 and suffix in (".jpg", ".jpeg", ".bmp"):
-        raise BadFileError(out_path, "16-bit input: write the output as .png, .tif or .npy")
-    if input_dtype not in (np.uint8, np.uint16) and suffix not in (".npy", ".tif", ".tiff"):
-        raise BadFileError(out_path, "float input: write the output as .npy or .tif")
-    return input_dtype
 
 
 # ----------------------------------------------------------------------------- running
