@@ -115,6 +115,18 @@ def test_texture_guide_without_alpha_is_one_line(tmp_path, texture_model, capsys
     assert not (tmp_path / "out.png").exists()
 
 
+def test_truncated_texture_guide_is_one_line(tmp_path, texture_model, capsys):
+    """The RGBA reader decodes inside the same error handling as every image (files.images.decode_pil)."""
+    _texture_files(tmp_path)
+    data = (tmp_path / "guide.png").read_bytes()
+    (tmp_path / "cut.png").write_bytes(data[: len(data) // 2])
+    code = _translate("--checkpoint", texture_model, "--input", tmp_path / "sketch.png", "--guide",
+                      tmp_path / "cut.png", "--out", tmp_path / "out.png")  # fmt: skip
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "cut.png" in err and "corrupt" in err, err
+    assert not (tmp_path / "out.png").exists()
+
+
 def test_task_comes_from_the_run_then_the_channels(tmp_path, texture_model):
     run = tmp_path / "run"
     run.mkdir()

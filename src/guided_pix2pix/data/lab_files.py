@@ -18,14 +18,13 @@ place on the sketch (the demo's texture tab).
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from ..errors import BadFileError, BadOptionError
-from ..files.images import check_pixels, probe_image, read_image
+from ..files.images import decode_pil, probe_image, read_image
 from ..files.values import to_signed_unit
 from .color import normalize_lab, rgb_to_lab
 from .visualize import lab_to_display_rgb
@@ -71,26 +70,16 @@ def probe_texture_file(path: Path, role: str) -> tuple[int, int, int]:
 
 
 def _read_rgba(path: Path) -> np.ndarray:
-    """An image with an alpha channel -> (H, W, 4) uint8, safely (pixel limit, one-line errors)."""
-    from PIL import Image
+    """An image with an alpha channel -> (H, W, 4) uint8, safely (`files.images.decode_pil`)."""
 
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
-                check_pixels(path, (im.height, im.width))
-                if not _has_alpha(im):
-                    raise BadFileError(path, "a texture guide needs an alpha channel marking the patch")
-                if im.mode not in ("RGBA", "LA", "P", "PA"):
-                    raise BadFileError(path, f"unsupported image mode {im.mode!r} for a texture guide")
-                arr = np.array(im.convert("RGBA"))
-    except BadFileError:
-        raise
-    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
-        raise BadFileError(path, f"image exceeds the pixel limit ({exc})") from exc
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise BadFileError(path, f"truncated or corrupt image ({exc})") from exc
-    return arr
+    def rgba(im) -> np.ndarray:
+        if not _has_alpha(im):
+            raise BadFileError(path, "a texture guide needs an alpha channel marking the patch")
+        if im.mode not in ("RGBA", "LA", "P", "PA"):
+            raise BadFileError(path, f"unsupported image mode {im.mode!r} for a texture guide")
+        return np.asarray(im.convert("RGBA"))
+
+    return decode_pil(path, rgba)
 
 
 def _scaled_lab(rgb_u8: np.ndarray) -> torch.Tensor:

@@ -49,7 +49,11 @@ def _as_hwc(arr: np.ndarray) -> np.ndarray:
     return arr[:, :, None] if arr.ndim == 2 else arr
 
 
-def _read_pil(path: Path) -> np.ndarray:
+def decode_pil(path: Path, to_array) -> np.ndarray:
+    """``to_array(image)`` of the file opened with PIL, safely: the pixel limit is checked from
+    the header before any decoding, decompression bombs and truncated or corrupt data become a
+    one-line `BadFileError` naming the file, and `to_array` runs inside that handling (so the
+    full decode it forces does too; it may raise `BadFileError` itself)."""
     from PIL import Image
 
     try:
@@ -57,30 +61,36 @@ def _read_pil(path: Path) -> np.ndarray:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as im:
                 check_pixels(path, (im.height, im.width))
-                mode = im.mode
-                if mode in ("I;16", "I;16B", "I;16L", "I"):
-                    arr = np.asarray(im, dtype=np.uint32 if mode == "I" else np.uint16)
-                    if mode == "I":
-                        if arr.max(initial=0) > 65535:
-                            raise BadFileError(path, "32-bit integer image with values above 65535")
-                        arr = arr.astype(np.uint16)
-                elif mode == "F":
-                    arr = np.asarray(im, dtype=np.float32)
-                elif mode in ("L", "RGB"):
-                    arr = np.asarray(im)
-                elif mode in ("LA", "RGBA", "P", "PA", "CMYK", "YCbCr", "1", "LAB", "HSV"):
-                    target = "RGB" if mode not in ("1", "LA") else "L"
-                    arr = np.asarray(im.convert(target))
-                else:
-                    raise BadFileError(path, f"unsupported image mode {mode!r}")
-                arr = np.array(arr)  # force full decode now, inside the error handler
+                return np.array(to_array(im))  # np.array: the full decode happens here
     except BadFileError:
         raise
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
         raise BadFileError(path, f"image exceeds the pixel limit ({exc})") from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise BadFileError(path, f"truncated or corrupt image ({exc})") from exc
-    return _as_hwc(arr)
+
+
+def _pil_array(path: Path, im) -> np.ndarray:
+    """The pixels of an open PIL image in the dtype its mode holds (16-bit stays 16-bit)."""
+    mode = im.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(im, dtype=np.uint32 if mode == "I" else np.uint16)
+        if mode == "I":
+            if arr.max(initial=0) > 65535:
+                raise BadFileError(path, "32-bit integer image with values above 65535")
+            arr = arr.astype(np.uint16)
+        return arr
+    if mode == "F":
+        return np.asarray(im, dtype=np.float32)
+    if mode in ("L", "RGB"):
+        return np.asarray(im)
+    if mode in ("LA", "RGBA", "P", "PA", "CMYK", "YCbCr", "1", "LAB", "HSV"):
+        return np.asarray(im.convert("RGB" if mode not in ("1", "LA") else "L"))
+    raise BadFileError(path, f"unsupported image mode {mode!r}")
+
+
+def _read_pil(path: Path) -> np.ndarray:
+    return _as_hwc(decode_pil(path, lambda im: _pil_array(path, im)))
 
 
 class quiet_tifffile:
