@@ -11,6 +11,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 
 from guided_pix2pix.cli import main
 from guided_pix2pix.commands import export as export_command
@@ -23,13 +24,23 @@ pytest.importorskip("onnxscript")
 
 
 def _save(path, **options):
-    """A tiny generator with PyTorch's default init (varied outputs), saved with save_pretrained."""
-    g = Generator(
-        **{"backbone": "resnet", "conditioning": "bft", "ngf": 4, "n_blocks": 1, "bottleneck": 8, **options}
-    )
-    for m in g.modules():
-        if m is not g and hasattr(m, "reset_parameters"):
-            m.reset_parameters()
+    """A tiny generator with PyTorch's default init (varied outputs), saved with save_pretrained;
+    seeded, so that its weights do not depend on which tests ran before."""
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        g = Generator(
+            **{
+                "backbone": "resnet",
+                "conditioning": "bft",
+                "ngf": 4,
+                "n_blocks": 1,
+                "bottleneck": 8,
+                **options,
+            }
+        )
+        for m in g.modules():
+            if m is not g and hasattr(m, "reset_parameters"):
+                m.reset_parameters()
     return g.save_pretrained(path)
 
 
@@ -207,8 +218,10 @@ def test_translate_onnx_equals_checkpoint_on_8bit_folders(tmp_path, rgb):
     for name in names:
         a, b = read_image(pt / name).astype(int), read_image(ox / name).astype(int)
         assert a.shape == b.shape and a.dtype == b.dtype
-        tolerance = 1 if name != "b.jpg" else 2  # JPEG re-encodes: one level may move a neighbour's
-        assert np.abs(a - b).max() <= tolerance, name
+        if name == "b.jpg":  # JPEG re-encodes: one level moves its 8 x 8 block's coefficients,
+            assert np.abs(a - b).max() <= 4 and np.abs(a - b).mean() < 0.2, name  # so neighbours move a few
+        else:
+            assert np.abs(a - b).max() <= 1, name
         assert a.std() > 1  # not a constant image
 
 
