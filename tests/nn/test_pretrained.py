@@ -74,3 +74,35 @@ def test_the_shipped_models_match_their_recorded_checksums():
         assert (g.config.input_nc, g.config.guide_nc, g.config.output_nc) == (1, 3, 1)
     total = sum(p.stat().st_size for p in pretrained.pretrained_root().rglob("*") if p.is_file())
     assert total <= 20 * 2**20  # the issue's size budget
+
+
+def test_weights_stored_as_float16_load_into_float32_and_match(tmp_path):
+    """The shipped weights are stored as float16 (benchmarks/ship_pretrained.py); loading casts
+    them into the float32 parameters, and the outputs differ from the float32 model's only by
+    the rounding of each weight."""
+    from safetensors.torch import load_file, save_file
+
+    torch.manual_seed(0)
+    full = Generator(input_nc=1, guide_nc=3, output_nc=1, ngf=8, n_blocks=1, bottleneck=8).eval()
+    full.save_pretrained(tmp_path / "fp32")
+    (tmp_path / "fp16").mkdir()
+    (tmp_path / "fp16" / "config.json").write_bytes((tmp_path / "fp32" / "config.json").read_bytes())
+    state = {k: v.half() for k, v in load_file(str(tmp_path / "fp32" / "model.safetensors")).items()}
+    save_file(state, str(tmp_path / "fp16" / "model.safetensors"))
+    half = Generator.from_pretrained(tmp_path / "fp16").eval()
+    assert all(p.dtype == torch.float32 for p in half.parameters())
+    x, guide = torch.rand(1, 1, 32, 32) * 2 - 1, torch.rand(1, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        a, b = full(x, guide), half(x, guide)
+    assert not torch.equal(a, b)  # the weights were rounded
+    assert a.abs().max() > 0 and (a - b).abs().max() < 1e-2 * a.abs().max()
+
+
+def test_the_shipped_index_records_how_its_weights_are_stored():
+    from safetensors import safe_open
+
+    for name, record in pretrained.pretrained_index().items():
+        path = pretrained.resolve_pretrained(name) / "model.safetensors"
+        with safe_open(str(path), framework="pt") as fh:
+            dtypes = {fh.get_slice(k).get_dtype() for k in fh.keys()}
+        assert dtypes == {"F16" if record.get("weights_dtype") == "float16" else "F32"}, name
