@@ -85,3 +85,24 @@ def test_evaluate_reports_tuned_filters_beside_the_model(tmp_path, capsys):
     assert all(np.isfinite(v["depth_rmse_a"]) for v in result["baselines"].values())
     assert main([*argv[:-4], "--baselines", "bicubic,median"]) == 2
     assert "unknown baseline 'median' for task 'depth'" in capsys.readouterr().err
+
+
+def test_default_tuning_follows_the_evaluated_scale_and_protocol_under_max_items(
+    tmp_path, capsys, monkeypatch
+):
+    """--max-items cuts the evaluated set (a Subset); the filters are still tuned at its scale
+    and protocol (x4, B here), not at the x8 / A fallback."""
+    from guided_pix2pix.evaluation import engine
+
+    monkeypatch.setattr(engine, "TUNE_ITEMS", 2)  # a tiny default tuning set: the same code path
+    monkeypatch.setattr(engine, "TUNE_SIZE", (32, 32))
+    model = tmp_path / "g"
+    Generator(input_nc=1, guide_nc=3, output_nc=1, ngf=4, n_blocks=1, bottleneck=4).save_pretrained(model)
+    out = tmp_path / "eval"
+    argv = ["evaluate", "--checkpoint", str(model), "--config", "synthetic_depth", "data.options.size=[32,32]",
+            "data.options.count=3", "data.options.scale=4", "data.options.protocol=B", "--max-items", "1",
+            "--metrics", "depth_rmse_a", "--device", "cpu", "--out", str(out), "--baselines", "guided_filter"]  # fmt: skip
+    assert main(argv) == 0
+    assert "x4 protocol B" in capsys.readouterr().err
+    expected = engine.tune_on_dataset("depth", ["guided_filter"], engine.default_tuning_dataset(4, "B"))
+    assert json.loads((out / "metrics.json").read_text())["baseline_params"] == expected

@@ -116,6 +116,10 @@ def _tuned_parameters(
         tuning = build_dataset(data.dataset, split="val", **data.options)
         source = f"{tune_on} (split val)"
     else:
+        from torch.utils.data import Subset
+
+        while isinstance(evaluated, Subset):  # --max-items: the set it was cut from
+            evaluated = evaluated.dataset
         scale, protocol = getattr(evaluated, "scale", 8), getattr(evaluated, "protocol", "A")
         tuning = default_tuning_dataset(scale, protocol)
         source = f"synthetic_depth val, {TUNE_ITEMS} scenes of {TUNE_SIZE[0]}x{TUNE_SIZE[1]}, x{scale} protocol {protocol}"
