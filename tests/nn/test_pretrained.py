@@ -98,8 +98,11 @@ def test_weights_stored_as_float16_load_into_float32_and_match(tmp_path):
     assert a.abs().max() > 0 and (a - b).abs().max() < 1e-2 * a.abs().max()
 
 
-def test_the_shipped_index_records_how_its_weights_are_stored():
+def test_the_shipped_index_records_how_its_weights_are_stored(capsys):
     from safetensors import safe_open
+
+    assert main(["pretrained", "list"]) == 0
+    assert "weights:  stored as float16, run in float32" in capsys.readouterr().out
 
     for name, record in pretrained.pretrained_index().items():
         path = pretrained.resolve_pretrained(name) / "model.safetensors"

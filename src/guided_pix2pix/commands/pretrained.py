@@ -29,6 +29,8 @@ def run(args) -> int:
         print(f"{PREFIX}{name}  ({size / 2**20:.1f} MiB)  {record.get('description', '')}")
         print(f"    made by:  {record.get('command', '?')}")
         print(f"    selected: {record.get('selection', '?')}")
+        if "weights_dtype" in record:  # float16 halves the package; the parameters load as float32
+            print(f"    weights:  stored as {record['weights_dtype']}, run in float32")
         for key, value in record.get("results", {}).items():
             print(f"    {key}: {value}")
     return 0
