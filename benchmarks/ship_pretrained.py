@@ -28,7 +28,7 @@ import torch
 
 from guided_pix2pix.files.atomic import sha256_file, write_atomic, write_text_atomic
 from guided_pix2pix.nn.generator import CONFIG_NAME, WEIGHTS_NAME, Generator
-from guided_pix2pix.nn.pretrained import INDEX, pretrained_root
+from guided_pix2pix.nn.pretrained import INDEX, pretrained_index, pretrained_root
 
 SELECTION = (
     "the run's last checkpoint, fixed budget; the preset was fixed before any real-image number "
@@ -49,11 +49,6 @@ def store_weights(source: Path, dest: Path, dtype: str) -> None:
     write_atomic(dest, lambda p: save_file(cast, str(p), metadata={"format": "pt"}))
 
 
-def load_index() -> dict:
-    index_path = pretrained_root() / INDEX
-    return json.loads(index_path.read_text()) if index_path.is_file() else {}
-
-
 def save_index(index: dict, name: str) -> None:
     dest = pretrained_root() / name
     index[name]["sha256"] = {n: sha256_file(dest / n) for n in (CONFIG_NAME, WEIGHTS_NAME)}
@@ -63,7 +58,7 @@ def save_index(index: dict, name: str) -> None:
 
 
 def recast(name: str, dtype: str) -> None:
-    index = load_index()
+    index = pretrained_index()
     if name not in index:
         raise SystemExit(f"no shipped model {name}; shipped: {', '.join(sorted(index))}")
     path = pretrained_root() / name / WEIGHTS_NAME
@@ -80,7 +75,7 @@ def ship(args: argparse.Namespace) -> None:
     store_weights(args.run / "generator" / WEIGHTS_NAME, dest / WEIGHTS_NAME, args.dtype)
     records = [json.loads(line) for line in (args.run / "metrics.jsonl").read_text().splitlines()]
     val = [r for r in records if any(k.startswith("val/") for k in r)]
-    index = load_index()
+    index = pretrained_index()
     index[args.name] = {
         "description": args.description,
         "command": args.command,
